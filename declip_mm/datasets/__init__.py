@@ -1,0 +1,1 @@
+"""declip_mm datasets and transforms (importing registers them)."""

@@ -1,0 +1,1 @@
+"""declip_mm metrics (importing registers them)."""

@@ -1,0 +1,60 @@
+"""Checkpoints on torch >= 2.6: ``weights_only`` loading with an allow-list of exactly the types
+mmengine and declip_mm write.
+
+torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10.7 writes
+``HistoryBuffer`` objects and numpy arrays / scalars (its message hub) into every checkpoint, so
+its own ``--resume`` / ``load_from`` / test loading fail. Importing declip_mm calls
+:func:`register_checkpoint_types`, which adds those types to torch's safe globals; nothing else
+is allowed, so a pickle that would run code is still refused. mmdet / mmseg tools run with
+``custom_imports=['declip_mm']`` benefit too, since they load through the same ``torch.load``.
+"""
+import pickle
+import re
+from typing import Any, List
+
+import numpy as np
+import torch
+
+from .errors import CheckpointError
+
+
+def checkpoint_types() -> List[Any]:
+    """Globals that mmengine / declip_mm checkpoints legitimately contain."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    types: List[Any] = [HistoryBuffer, np.ndarray, np.dtype]
+    for mod in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        try:
+            m = __import__(mod, fromlist=['_reconstruct', 'scalar'])
+        except ImportError:
+            continue
+        types += [m._reconstruct, m.scalar]
+        break
+    # numpy >= 1.25 pickles dtypes as their per-type classes (numpy.dtypes.Float64DType, ...).
+    types += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
+    return types
+
+
+_REGISTERED = False
+
+
+def register_checkpoint_types() -> None:
+    """Add :func:`checkpoint_types` to torch's ``weights_only`` allow-list (idempotent)."""
+    global _REGISTERED
+    if not _REGISTERED and hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(checkpoint_types())
+        _REGISTERED = True
+
+
+def safe_torch_load(path: str, map_location: str = 'cpu') -> Any:
+    """``torch.load(weights_only=True)`` with declip_mm's allow-list and a one-line error."""
+    register_checkpoint_types()
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r'GLOBAL ([\w.]+)', str(err))
+        what = found.group(1) if found else 'an object type'
+        raise CheckpointError(
+            f'refusing to load {path}: it contains {what}, which is not a type mmengine or '
+            'declip_mm writes into checkpoints (loading it could run arbitrary code)') from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise CheckpointError(f'cannot read checkpoint {path}: {str(err).splitlines()[0]}') from None
