@@ -8,6 +8,6 @@ from .utils.safe_load import register_checkpoint_types
 
 register_checkpoint_types()
 
-from . import datasets, evaluation, models  # noqa: E402,F401  (registers components)
+from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers components)
 
 __version__ = '0.1.0'

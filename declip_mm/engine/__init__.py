@@ -1,0 +1,1 @@
+"""Training / testing glue on mmengine."""

@@ -1,0 +1,60 @@
+"""Evaluate a checkpoint of an MMDetection or MMSegmentation config that uses declip_mm.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR]
+                         [--out FILE] [--cfg-options k=v ...] [--launcher ...]
+"""
+import argparse
+import os.path as osp
+
+from _bootstrap import run_main
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Test a declip_mm model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where the evaluation log goes')
+    parser.add_argument('--show-dir', help='write prediction pictures into this folder')
+    parser.add_argument('--out', help='dump raw predictions to this pickle file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace):
+    from declip_mm.engine.config_tools import enable_visualization, load_config
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_visualization(cfg, args.show_dir)
+    if args.out:
+        cfg.test_evaluator = [*_as_list(cfg.test_evaluator),
+                              dict(type='DumpResults', out_file_path=args.out)]
+    return cfg
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = build_config(args)
+    if not osp.isfile(args.checkpoint):
+        from declip_mm.utils.errors import CheckpointError
+        raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    run_main(main)
