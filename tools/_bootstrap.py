@@ -6,12 +6,15 @@ one line instead of a traceback.
 """
 import os
 import sys
+import warnings
 from typing import Callable
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
+# mmengine / mmcv import pkg_resources (setuptools < 81 is pinned for mmcv's build): noise only.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 
 def run_main(main: Callable[[], None]) -> None:

@@ -18,10 +18,25 @@ import torch
 from .errors import CheckpointError
 
 
+def history_buffer_getattr(obj: Any, name: str) -> Any:
+    """The only ``getattr`` a checkpoint may call: a ``HistoryBuffer`` statistics method.
+
+    mmengine pickles ``HistoryBuffer._statistics_methods`` (``min``, ``max``, ``mean``,
+    ``current`` and registered ones) as ``getattr(HistoryBuffer, name)``; any other receiver or
+    attribute is refused, so the allow-listed name cannot reach arbitrary methods.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is not HistoryBuffer or name.startswith('_') or not callable(
+            getattr(HistoryBuffer, name, None)):
+        raise pickle.UnpicklingError(f'GLOBAL builtins.getattr on {obj!r}.{name} is not allowed')
+    return getattr(HistoryBuffer, name)
+
+
 def checkpoint_types() -> List[Any]:
     """Globals that mmengine / declip_mm checkpoints legitimately contain."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    types: List[Any] = [HistoryBuffer, np.ndarray, np.dtype]
+    types: List[Any] = [HistoryBuffer, np.ndarray, np.dtype,
+                        (history_buffer_getattr, 'builtins.getattr')]
     for mod in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         try:
             m = __import__(mod, fromlist=['_reconstruct', 'scalar'])
