@@ -85,6 +85,9 @@ def read_checkpoint(path: str) -> Dict[str, Tensor]:
             obj = torch.jit.load(path, map_location='cpu').state_dict()
         except Exception:
             raise err from None
+    except Exception as err:  # e.g. UnicodeDecodeError from the unpickler on a foreign file
+        raise CheckpointError(f'cannot read checkpoint {path}: {type(err).__name__}: '
+                              f'{str(err).splitlines()[0] if str(err) else ""}') from None
     return unwrap_state_dict(obj)
 
 

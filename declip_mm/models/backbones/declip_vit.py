@@ -82,6 +82,9 @@ class DeCLIPViT(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if mode not in MODES:
             raise ValueError(f'DeCLIPViT: unknown mode {mode!r}; expected one of {MODES}')
+        if out_context and mode not in DECOUPLED_MODES:
+            raise ValueError(f'DeCLIPViT: out_context needs a decoupled mode {DECOUPLED_MODES}, '
+                             f'not {mode!r}')
         self.arch_cfg = resolve_arch(arch)
         self.ops = make_ops(self.arch_cfg)
         self.visual = self.ops.build(self.arch_cfg)

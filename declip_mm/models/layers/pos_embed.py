@@ -28,6 +28,7 @@ def resample_abs_pos_embed(pos_embed: Tensor, src_grid: Tuple[int, int],
     prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
     channels = grid.shape[-1]
     grid = grid.transpose(1, 2).reshape(1, channels, *src_grid)
-    grid = F.interpolate(grid.float(), size=tuple(dst_grid), mode='bicubic', align_corners=False)
+    work = torch.promote_types(grid.dtype, torch.float32)  # half -> float32, float64 stays
+    grid = F.interpolate(grid.to(work), size=tuple(dst_grid), mode='bicubic', align_corners=False)
     grid = grid.reshape(1, channels, -1).transpose(1, 2).to(pos_embed.dtype)
     return torch.cat([prefix, grid], dim=1)

@@ -46,6 +46,14 @@ def check_vocabulary(vocab: Sequence[VocabEntry]) -> List[List[str]]:
     return groups
 
 
+def _version(t: Tensor) -> int:
+    """In-place modification counter (inference-mode tensors have none: they cannot change)."""
+    try:
+        return t._version
+    except RuntimeError:
+        return -1
+
+
 @MODELS.register_module()
 class DeCLIPTextEncoder(BaseModule):
     """CLIP text tower (open_clip ``TextTransformer``) for class-name embeddings.
@@ -138,18 +146,44 @@ class DeCLIPTextEncoder(BaseModule):
 
     def _cache_key(self, groups: List[List[str]], templates: List[str]) -> str:
         h = hashlib.sha1(repr((groups, templates)).encode())
-        h.update(self.text.token_embedding.weight[:4].detach().cpu().numpy().tobytes())
+        h.update(self._weights_fingerprint().encode())
         return h.hexdigest()[:16]
+
+    def _weights_fingerprint(self) -> str:
+        """Hash of a sample of *every* text-tower tensor (name, shape, values), so embeddings of
+        one text checkpoint are never reused for another. Recomputed only when a tensor was
+        replaced or modified in place (``load_state_dict`` bumps ``_version``)."""
+        tensors = dict(self.text.state_dict(keep_vars=True))
+        signature = tuple((t.data_ptr(), _version(t)) for t in tensors.values())
+        if getattr(self, '_fingerprint', (None, ''))[0] != signature:
+            h = hashlib.sha1()
+            for name, t in tensors.items():
+                flat = t.detach().reshape(-1)
+                sample = flat[::max(1, flat.numel() // 64)][:64].float().cpu()
+                h.update(f'{name}{tuple(t.shape)}'.encode())
+                h.update(sample.numpy().tobytes())
+            self._fingerprint = (signature, h.hexdigest())
+        return self._fingerprint[1]
 
     def _load_or_compute(self, key: str, groups: List[List[str]], templates: List[str]) -> Tensor:
         path = os.path.join(self.cache_dir, f'text_{key}.pt') if self.cache_dir else None
+        names = [n for g in groups for n in g]
+        device = self.text.token_embedding.weight.device
         if path and os.path.isfile(path):
-            return torch.load(path, map_location='cpu', weights_only=True).to(
-                self.text.token_embedding.weight.device)
-        emb = self.encode_names([n for g in groups for n in g], templates)
+            try:
+                emb = torch.load(path, map_location='cpu', weights_only=True)
+            except Exception:  # unreadable (truncated, foreign): recompute and overwrite
+                emb = None
+            if isinstance(emb, Tensor) and emb.dim() == 2 and emb.shape[0] == len(names):
+                return emb.to(device)
+        emb = self.encode_names(names, templates)
         if path:
             os.makedirs(self.cache_dir, exist_ok=True)
-            tmp = path + '.tmp'
-            torch.save(emb.cpu(), tmp)
-            os.replace(tmp, path)
+            tmp = f'{path}.{os.getpid()}.tmp'  # per process: ranks may write the same entry
+            try:
+                torch.save(emb.cpu(), tmp)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
         return emb

@@ -1,0 +1,260 @@
+"""DeCLIPTextEncoder (models/text/*): templates, synonyms, prompt ensembling, caching, weights
+loading, and tools/dump_text_embeddings.py, on a tiny random text tower."""
+import importlib
+import json
+import os
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from declip_mm.models.text import (DeCLIPTextEncoder, check_vocabulary, get_templates,
+                                   split_synonyms)
+from declip_mm.utils.errors import CheckpointError, ConfigError
+
+TWO = ['a photo of a {}.', 'a {} in the scene.']
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                     'tools')
+
+
+@torch.no_grad()
+def randomize(module, seed=0):
+    """O(1)-scale random weights, so that different prompts give clearly different outputs."""
+    g = torch.Generator().manual_seed(seed)
+    for name, p in module.named_parameters():
+        if p.dim() >= 2:
+            p.copy_(torch.randn(p.shape, generator=g) * p.shape[-1] ** -0.5)
+        elif 'ln' in name:
+            base = 1.0 if name.endswith('weight') else 0.0
+            p.copy_(base + 0.1 * torch.randn(p.shape, generator=g))
+        else:
+            p.copy_(0.1 * torch.randn(p.shape, generator=g))
+    return module
+
+
+def encoder(arch, seed=0, **kw):
+    kw.setdefault('templates', TWO)
+    enc = DeCLIPTextEncoder(arch, **kw)
+    randomize(enc.text, seed)
+    return enc.eval()
+
+
+@pytest.fixture(scope='module')
+def enc():
+    from declip_mm.testing import TINY_EVA
+    return encoder(dict(TINY_EVA))
+
+
+# ----------------------------------------------------------------- templates and vocabularies
+def test_template_sets():
+    assert len(get_templates('imagenet')) == 80
+    assert all('{}' in t for t in get_templates('imagenet'))
+    assert len(get_templates('vild')) == 14
+    assert get_templates('single') == ['a photo of a {}.']
+    assert get_templates(TWO) == TWO
+    with pytest.raises(ValueError, match='unknown template set'):
+        get_templates('coco')
+    with pytest.raises(ValueError, match='containing'):
+        get_templates(['no placeholder'])
+
+
+def test_synonyms_and_vocabulary_checks():
+    assert split_synonyms('person; man') == ['person', 'man']
+    assert split_synonyms('traffic_light, stoplight') == ['traffic light', 'stoplight']
+    assert split_synonyms(['dog', ' puppy ', '']) == ['dog', 'puppy']
+    assert split_synonyms('t-shirt') == ['t-shirt']
+    assert check_vocabulary(['cat', 'dog; puppy']) == [['cat'], ['dog', 'puppy']]
+    for bad, match in [([], 'empty'), (None, 'empty'), (['cat', 'Cat'], 'duplicated'),
+                       (['cat', ' ; '], 'empty class name'), (['', 'dog'], 'empty class name')]:
+        with pytest.raises(ConfigError, match=match):
+            check_vocabulary(bad)
+
+
+def test_empty_or_duplicate_vocabulary_in_encoder(enc):
+    with pytest.raises(ConfigError, match='empty'):
+        enc.encode_classes([])
+    with pytest.raises(ConfigError, match="duplicated class names: \\['car'\\]"):
+        enc.encode_vocabulary(['car', 'bus', 'car; auto'])
+
+
+# ----------------------------------------------------------------- embeddings
+def test_encode_names_is_normalised_template_mean(enc):
+    names = ['cat', 'traffic light']
+    got = enc.encode_names(names)
+    per = enc.encode_text([t.format(n) for n in names for t in TWO]).view(2, 2, -1)
+    assert torch.allclose(per.norm(dim=-1), torch.ones(2, 2), atol=1e-6)
+    assert torch.allclose(got, F.normalize(per.mean(1), dim=-1), atol=1e-6)
+    assert got.shape == (2, 32)
+    single = enc.encode_names(['cat'], templates=['a photo of a {}.'])
+    assert torch.allclose(single, enc.encode_text(['a photo of a cat.']), atol=1e-6)
+
+
+def test_vocabulary_synonyms_and_classes(enc):
+    emb, index = enc.encode_vocabulary(['person; man', 'car', ['bus', 'coach']])
+    assert index.tolist() == [0, 0, 1, 2, 2]
+    names = enc.encode_names(['person', 'man', 'car', 'bus', 'coach'])
+    assert torch.allclose(emb, names, atol=1e-6)
+    classes = enc.encode_classes(['person; man', 'car', ['bus', 'coach']])
+    assert classes.shape == (3, 32)
+    assert torch.allclose(classes.norm(dim=-1), torch.ones(3), atol=1e-6)
+    assert torch.allclose(classes[0], F.normalize(emb[0] + emb[1], dim=0), atol=1e-6)
+    assert torch.allclose(classes[1], emb[2], atol=1e-6)
+    assert (classes[0] @ classes[1]).item() < 0.99  # distinct prompts, distinct embeddings
+
+
+def test_frozen(enc):
+    assert all(not p.requires_grad for p in enc.parameters())
+    enc.train()
+    assert not enc.text.training
+    enc.eval()
+
+
+# ----------------------------------------------------------------- caching
+def _count_calls(monkeypatch, enc):
+    calls = []
+    original = enc.encode_names
+
+    def spy(names, templates=None):
+        calls.append(list(names))
+        return original(names, templates)
+
+    monkeypatch.setattr(enc, 'encode_names', spy)
+    return calls
+
+
+def test_memory_cache_hit(tiny_eva, monkeypatch):
+    enc = encoder(tiny_eva)
+    calls = _count_calls(monkeypatch, enc)
+    a, _ = enc.encode_vocabulary(['cat', 'dog'])
+    b, _ = enc.encode_vocabulary(['cat', 'dog'])
+    assert len(calls) == 1 and a is b
+    enc.encode_vocabulary(['cat', 'dog'], templates=['a {}.'])     # other templates: new entry
+    enc.encode_vocabulary(['dog', 'cat'])                          # other order: new entry
+    assert len(calls) == 3
+
+
+def test_disk_cache_written_atomically_and_reused(tiny_eva, tmp_path, monkeypatch):
+    cache = tmp_path / 'cache'
+    first = encoder(tiny_eva, cache_dir=str(cache))
+    saved = []
+    real_save = torch.save
+    monkeypatch.setattr(torch, 'save',
+                        lambda obj, path: (saved.append(str(path)), real_save(obj, path)))
+    emb, _ = first.encode_vocabulary(['cat', 'dog; puppy'])
+    files = os.listdir(cache)
+    assert len(files) == 1 and files[0].startswith('text_') and files[0].endswith('.pt')
+    assert len(saved) == 1 and saved[0] != str(cache / files[0])  # written elsewhere, then moved
+    # a new encoder with the same weights reads the file instead of running the tower
+    second = encoder(tiny_eva, cache_dir=str(cache))
+    monkeypatch.setattr(second, 'encode_names', lambda *a, **k: pytest.fail('recomputed'))
+    again, _ = second.encode_vocabulary(['cat', 'dog; puppy'])
+    assert torch.equal(again, emb)
+    # other weights -> other cache entry
+    third = encoder(tiny_eva, seed=5, cache_dir=str(cache))
+    other, _ = third.encode_vocabulary(['cat', 'dog; puppy'])
+    assert not torch.allclose(other, emb) and len(os.listdir(cache)) == 2
+
+
+def test_disk_cache_failed_write_leaves_nothing(tiny_eva, tmp_path, monkeypatch):
+    cache = tmp_path / 'cache'
+    enc = encoder(tiny_eva, cache_dir=str(cache))
+
+    def broken_save(obj, path):
+        with open(path, 'wb') as f:
+            f.write(b'partial')
+        raise OSError('disk full')
+
+    monkeypatch.setattr(torch, 'save', broken_save)
+    with pytest.raises(OSError, match='disk full'):
+        enc.encode_vocabulary(['cat'])
+    assert os.listdir(cache) == []          # no half-written cache file is left to be read
+    monkeypatch.undo()
+    emb, _ = enc.encode_vocabulary(['cat'])
+    assert len(os.listdir(cache)) == 1 and emb.shape == (1, 32)
+
+
+def test_unreadable_cache_file_is_recomputed(tiny_eva, tmp_path):
+    cache = tmp_path / 'cache'
+    emb, _ = encoder(tiny_eva, cache_dir=str(cache)).encode_vocabulary(['cat', 'dog'])
+    (path,) = cache.iterdir()
+    path.write_bytes(b'garbage')
+    again, _ = encoder(tiny_eva, cache_dir=str(cache)).encode_vocabulary(['cat', 'dog'])
+    assert torch.equal(again, emb)
+    torch.save(torch.zeros(1, 32), path)    # wrong shape for this vocabulary
+    again, _ = encoder(tiny_eva, cache_dir=str(cache)).encode_vocabulary(['cat', 'dog'])
+    assert torch.equal(again, emb)
+
+
+# ----------------------------------------------------------------- weights
+@pytest.mark.parametrize('layout', ['text.', 'text_encoder.text.', 'openai'])
+def test_text_checkpoint_layouts(tiny_eva, tmp_path, layout):
+    src = encoder(tiny_eva, seed=3)
+    sd = src.text.state_dict()
+    if layout == 'openai':   # open_clip CLIP: text keys at the top level, next to visual.*
+        obj = {**sd, 'visual.proj': torch.zeros(2, 2), 'logit_scale': torch.tensor(1.0)}
+    else:
+        obj = {'state_dict': {**{layout + k: v for k, v in sd.items()},
+                              layout + 'attn_mask': torch.zeros(77, 77),
+                              'visual.blocks.0.attn.q_bias': torch.zeros(4)}}
+    torch.save(obj, tmp_path / 'ckpt.pt')
+    init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'ckpt.pt'))
+    dst = encoder(tiny_eva, seed=9, init_cfg=init_cfg)
+    before = dst.encode_names(['cat'])
+    dst.init_weights()
+    after = dst.encode_names(['cat'])        # memory cache was cleared by loading
+    assert not torch.allclose(before, after)
+    assert torch.equal(after, src.encode_names(['cat']))
+
+
+def test_text_checkpoint_mismatch(tiny_eva, tmp_path):
+    sd = encoder(tiny_eva).text.state_dict()
+    del sd['ln_final.weight']
+    torch.save({'state_dict': {'text.' + k: v for k, v in sd.items()}}, tmp_path / 'bad.pt')
+    dst = encoder(tiny_eva, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'bad.pt')))
+    with pytest.raises(CheckpointError, match='1 missing: ln_final.weight') as info:
+        dst.init_weights()
+    assert '\n' not in str(info.value)
+    dst = encoder(tiny_eva, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'no.pt')))
+    with pytest.raises(CheckpointError, match='not found'):
+        dst.init_weights()
+
+
+# ----------------------------------------------------------------- tools/dump_text_embeddings.py
+def _tool(name):
+    if TOOLS not in sys.path:
+        sys.path.insert(0, TOOLS)
+    return importlib.import_module(name)
+
+
+def test_dump_text_embeddings(tiny_eva, tmp_path):
+    dump = _tool('dump_text_embeddings')
+    src = encoder(tiny_eva, seed=4)
+    torch.save({'state_dict': {'text.' + k: v for k, v in src.text.state_dict().items()}},
+               tmp_path / 'ckpt.pt')
+    (tmp_path / 'arch.json').write_text(json.dumps(tiny_eva))
+    (tmp_path / 'vocab.txt').write_text('# classes\nperson; man\n\ntraffic_light\ncar\n')
+    out = tmp_path / 'emb.pt'
+    dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
+               '--vocab', str(tmp_path / 'vocab.txt'), '--templates', '|'.join(TWO),
+               '--out', str(out)])
+    res = torch.load(out, weights_only=True)
+    assert res['classes'] == ['person; man', 'traffic_light', 'car']
+    assert res['synonyms'] == [['person', 'man'], ['traffic light'], ['car']]
+    assert res['templates'] == TWO
+    assert res['embeddings'].shape == (3, 32)
+    ref = src.encode_classes(['person; man', 'traffic_light', 'car'])
+    assert torch.allclose(res['embeddings'], ref, atol=1e-6)
+    # comma-separated list and a named template set
+    dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
+               '--vocab', 'cat, dog', '--templates', 'single', '--out', str(out)])
+    res = torch.load(out, weights_only=True)
+    assert res['classes'] == ['cat', 'dog'] and res['templates'] == ['a photo of a {}.']
+    ref = src.encode_text(['a photo of a cat.'])[0]
+    assert torch.allclose(res['embeddings'][0], ref, atol=1e-6)
+    with pytest.raises(ConfigError, match='duplicated'):
+        dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
+                   '--vocab', 'cat,cat', '--out', str(out)])
+    with pytest.raises(ConfigError, match='not found'):
+        dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
+                   '--vocab', str(tmp_path / 'missing.txt'), '--out', str(out)])
