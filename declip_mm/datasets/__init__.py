@@ -1,1 +1,2 @@
 """declip_mm datasets and transforms (importing registers them)."""
+from . import ov_detection  # noqa: F401,E402
