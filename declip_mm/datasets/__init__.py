@@ -1,2 +1,3 @@
 """declip_mm datasets and transforms (importing registers them)."""
 from . import ov_detection  # noqa: F401,E402
+from . import segmentation  # noqa: F401,E402
