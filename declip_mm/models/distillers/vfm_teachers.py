@@ -15,8 +15,8 @@ encoder's neck output. They are swappable in configs::
 ``checkpoint`` the teacher keeps its random initialisation (tests only). On a CUDA input the
 model is cast to fp16 once, as the official code runs its VFMs; the output is float32.
 """
+from abc import abstractmethod
 from typing import Dict, Optional
-
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -58,8 +58,9 @@ class VFMTeacher(BaseModule):
         return dict(num_classes=0, dynamic_img_size=True)
 
     @staticmethod
+    @abstractmethod
     def convert(sd: Dict[str, Tensor], model: nn.Module) -> Dict[str, Tensor]:
-        raise NotImplementedError
+        """Official-layout state dict -> timm names (per teacher family)."""
 
     @property
     def patch_size(self) -> int:
@@ -79,9 +80,9 @@ class VFMTeacher(BaseModule):
             load_vfm_checkpoint(self.model, self.checkpoint, self.convert)
         self._is_init = True
 
+    @abstractmethod
     def tokens(self, x: Tensor) -> Tensor:
-        """Patch-token map ``(B, C, h, w)`` of a padded input (subclasses)."""
-        raise NotImplementedError
+        """Patch-token map ``(B, C, h, w)`` of a padded input (per teacher family)."""
 
     @torch.no_grad()
     def forward(self, x: Tensor) -> Tensor:
