@@ -1,7 +1,10 @@
 """Evaluate a checkpoint of an MMDetection or MMSegmentation config that uses declip_mm.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--show-dir DIR]
-                         [--out FILE] [--cfg-options k=v ...] [--launcher ...]
+                         [--out FILE] [--non-strict] [--cfg-options k=v ...] [--launcher ...]
+
+The checkpoint is loaded strictly: one that leaves model weights missing, or holds unexpected
+ones, is refused with the keys named (``--non-strict`` evaluates anyway, logging them).
 """
 import argparse
 import os.path as osp
@@ -17,6 +20,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='where the evaluation log goes')
     parser.add_argument('--show-dir', help='write prediction pictures into this folder')
     parser.add_argument('--out', help='dump raw predictions to this pickle file')
+    parser.add_argument('--non-strict', action='store_true',
+                        help='evaluate even if the checkpoint does not fit the model exactly')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
@@ -32,7 +37,8 @@ def build_config(args: argparse.Namespace):
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from = args.checkpoint
+    cfg.load_from = None  # loaded explicitly (strictly) by main()
+    cfg.resume = False
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     if args.out:
@@ -47,13 +53,22 @@ def _as_list(x):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    cfg = build_config(args)
+    from declip_mm.utils.errors import CheckpointError
     if not osp.isfile(args.checkpoint):
-        from declip_mm.utils.errors import CheckpointError
         raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
+    cfg = build_config(args)
+    from declip_mm.engine.checkpoint_checks import load_checkpoint_strictly
+    from declip_mm.engine.config_tools import check_config, use_reliable_components
+    from declip_mm.engine.distributed import setup_cpu_distributed
+    from declip_mm.engine.user_errors import user_errors
+    check_config(cfg, ['test_dataloader'])
+    use_reliable_components(cfg, train=False)
+    setup_cpu_distributed(cfg)
     from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+    with user_errors(cfg, ['test_dataloader']):
+        runner = Runner.from_cfg(cfg)
+        load_checkpoint_strictly(runner, args.checkpoint, strict=not args.non_strict)
+        runner.test()
 
 
 if __name__ == '__main__':

@@ -1,9 +1,12 @@
 """Train an MMDetection or MMSegmentation config that uses declip_mm.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [PATH]] [--amp]
-                          [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+                          [--skip-bad-images] [--cfg-options k=v ...]
+                          [--launcher none|pytorch|slurm|mpi]
 
-The scope (mmdet or mmseg) comes from the config's ``default_scope``.
+The scope (mmdet or mmseg) comes from the config's ``default_scope``. Checkpoints are written
+atomically and hold the random generators' state, so after a crash the same command with
+``--resume`` continues exactly where the last checkpoint left off (docs/reliability.md).
 """
 import argparse
 import os.path as osp
@@ -19,6 +22,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from PATH, or from the latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--skip-bad-images', action='store_true',
+                        help='skip unreadable training images with a warning instead of stopping')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, e.g. train_cfg.max_epochs=1')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -45,12 +50,39 @@ def build_config(args: argparse.Namespace):
     return cfg
 
 
+def used_loaders(cfg) -> list:
+    """The data loaders training builds: train, and val when validation is configured."""
+    val = all(cfg.get(k) for k in ('val_dataloader', 'val_cfg', 'val_evaluator'))
+    return ['train_dataloader'] + (['val_dataloader'] if val else [])
+
+
+def resume_path(cfg):
+    """The checkpoint ``--resume`` will use (``None``: auto-resume found none, start afresh)."""
+    from mmengine.runner import find_latest_checkpoint
+    if not cfg.get('resume'):
+        return None
+    return cfg.get('load_from') or find_latest_checkpoint(cfg.work_dir)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
+    from declip_mm.engine.checkpoint_checks import check_resume_checkpoint, inspect_checkpoint
+    from declip_mm.engine.config_tools import check_config, use_reliable_components
+    from declip_mm.engine.distributed import setup_cpu_distributed
+    from declip_mm.engine.user_errors import user_errors
+    check_config(cfg, used_loaders(cfg))
+    use_reliable_components(cfg, train=True, skip_bad_images=args.skip_bad_images)
+    setup_cpu_distributed(cfg)
     from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with user_errors(cfg, used_loaders(cfg)):
+        runner = Runner.from_cfg(cfg)
+        path = resume_path(cfg)
+        if path is not None:
+            check_resume_checkpoint(runner.model, path)
+        elif cfg.get('load_from') and not cfg.get('resume'):
+            inspect_checkpoint(cfg.load_from, 'load_from')
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -44,6 +44,9 @@ def checkpoint_types() -> List[Any]:
             continue
         types += [m._reconstruct, m.scalar]
         break
+    # Files written under numpy 1.x name these functions by their old module path.
+    types += [(m._reconstruct, 'numpy.core.multiarray._reconstruct'),
+              (m.scalar, 'numpy.core.multiarray.scalar')]
     # numpy >= 1.25 pickles dtypes as their per-type classes (numpy.dtypes.Float64DType, ...).
     types += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
     return types
@@ -60,16 +63,30 @@ def register_checkpoint_types() -> None:
         _REGISTERED = True
 
 
-def safe_torch_load(path: str, map_location: str = 'cpu') -> Any:
-    """``torch.load(weights_only=True)`` with declip_mm's allow-list and a one-line error."""
+def refusal_message(path: str, err: BaseException) -> str:
+    """One line saying why ``weights_only`` loading refused ``path`` (the offending global)."""
+    found = re.search(r'GLOBAL ([\w.]+)', str(err))
+    what = found.group(1) if found else 'an object type'
+    return (f'refusing to load {path}: it contains {what}, which is not a type mmengine or '
+            'declip_mm writes into checkpoints (loading it could run arbitrary code)')
+
+
+def safe_torch_load(path: str, map_location: str = 'cpu', mmap: bool = False) -> Any:
+    """``torch.load(weights_only=True)`` with declip_mm's allow-list and a one-line error.
+
+    ``mmap=True`` maps the tensors instead of reading them (cheap inspection of big files;
+    files in torch's legacy, non-zip format are read normally).
+    """
     register_checkpoint_types()
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+        except RuntimeError as err:
+            if not mmap or 'mmap' not in str(err):
+                raise
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        found = re.search(r'GLOBAL ([\w.]+)', str(err))
-        what = found.group(1) if found else 'an object type'
-        raise CheckpointError(
-            f'refusing to load {path}: it contains {what}, which is not a type mmengine or '
-            'declip_mm writes into checkpoints (loading it could run arbitrary code)') from None
+        raise CheckpointError(refusal_message(path, err)) from None
     except (RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(f'cannot read checkpoint {path}: {str(err).splitlines()[0]}') from None
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f'cannot read checkpoint {path}: {first}') from None

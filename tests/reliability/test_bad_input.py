@@ -1,0 +1,246 @@
+"""Bad input reaches the user of tools/train.py and tools/test.py as one ``error:`` line naming
+the file or the config field, exit status 1, no traceback.
+
+The tools' ``main`` runs in this process (through ``run_main``, exactly as the command line does)
+so the cases share one start-up; ``test_cli_prints_one_line`` checks the real command line.
+"""
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from declip_mm.testing import make_tiny_coco, make_tiny_seg
+from reliability_helpers import ROOT, tool_env
+
+TOOLS = os.path.join(ROOT, 'tools')
+DET = os.path.join(ROOT, 'tests', 'configs', 'tiny_det.py')
+SEG = os.path.join(ROOT, 'tests', 'configs', 'tiny_seg.py')
+
+SMALL_IMAGES = """
+_base_ = '{base}'
+pipeline_train = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+                  dict(type='Resize', scale=(6, 6), keep_ratio=False), dict(type='PackSegInputs')]
+model = dict(data_preprocessor=dict(size=(6, 6), size_divisor=None))
+train_dataloader = dict(dataset=dict(pipeline=pipeline_train))
+"""
+
+TRAINING_FREE = """
+_base_ = '{base}'
+from declip_mm.testing import TINY_EVA
+model = dict(_delete_=True, type='DeCLIPTrainingFreeSegmentor',
+             backbone=dict(type='DeCLIPViT', arch=TINY_EVA),
+             text_encoder=dict(type='DeCLIPTextEncoder', arch=TINY_EVA),
+             class_names={names}, slide_crop=0)
+"""
+
+
+def _load_tool(name: str):
+    if TOOLS not in sys.path:
+        sys.path.insert(0, TOOLS)
+    spec = importlib.util.spec_from_file_location(f'declip_tool_{name}',
+                                                  os.path.join(TOOLS, f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp('bad_input')
+    make_tiny_coco(str(root / 'data' / 'tiny_coco'), num_images=4)
+    make_tiny_seg(str(root / 'data' / 'tiny_seg'), num_images=4)
+    return root
+
+
+@pytest.fixture
+def run(workspace, capsys, monkeypatch):
+    """``run('train', *argv)`` -> the lines the tool printed on stderr (asserts exit status 1)."""
+    monkeypatch.chdir(workspace)
+    monkeypatch.delenv('DECLIP_TRACEBACK', raising=False)
+
+    def call(tool: str, *argv: str, status: int = 1):
+        module = _load_tool(tool)
+        _rebind_log_streams()
+        capsys.readouterr()
+        with pytest.raises(SystemExit) if status else _null():
+            module.run_main(lambda: module.main(list(argv)))
+        captured = capsys.readouterr()
+        assert 'Traceback' not in captured.err
+        return [line for line in captured.err.splitlines() if line.strip()], captured.out
+    return call
+
+
+def _rebind_log_streams() -> None:
+    """Loggers made by earlier tests in this process still write to those tests' (closed)
+    captured streams; point them at the current one (a command line has no such problem)."""
+    from mmengine.logging import MMLogger
+    loggers = [logging.getLogger(), *MMLogger._instance_dict.values(),
+               *[lg for lg in logging.Logger.manager.loggerDict.values()
+                 if isinstance(lg, logging.Logger)]]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.stream = sys.stdout  # not setStream: it flushes the closed one
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def one_error(lines) -> str:
+    errors = [line for line in lines if line.startswith('error: ')]
+    assert len(errors) == 1, lines
+    assert lines[-1] == errors[0]
+    return errors[0]
+
+
+def train(run, workspace, *options, config=DET):
+    work = str(workspace / 'work')
+    return one_error(run('train', config, '--work-dir', work, *options)[0])
+
+
+def test_unknown_mode(run, workspace):
+    msg = train(run, workspace, '--cfg-options', 'model.backbone.mode=bogus')
+    assert msg.startswith('error: model.backbone (DeCLIPViT): ') and "unknown mode 'bogus'" in msg
+
+
+def test_unknown_arch(run, workspace):
+    msg = train(run, workspace, '--cfg-options', 'model.backbone.arch=NoSuchArch')
+    assert msg.startswith('error: model.backbone (DeCLIPViT): ')
+    assert "unknown arch 'NoSuchArch'" in msg
+
+
+def test_unknown_model_key(run, workspace):
+    msg = train(run, workspace, '--cfg-options', 'model.backbone.modee=csa')
+    assert msg == "error: model.backbone: unknown key 'modee' for DeCLIPViT (did you mean 'mode'?)"
+
+
+def test_unknown_top_level_key(run, workspace):
+    msg = train(run, workspace, '--cfg-options', 'train_cfgg.max_epochs=3')
+    assert msg.startswith("error: unknown top-level config key 'train_cfgg' (did you mean "
+                          "'train_cfg'?)")
+
+
+def test_unknown_dataloader_key(run, workspace):
+    msg = train(run, workspace, '--cfg-options', 'train_dataloader.batchsize=2')
+    assert msg == "error: train_dataloader: unknown key 'batchsize' (did you mean 'batch_size'?)"
+
+
+def test_unregistered_type(run, workspace):
+    msg = train(run, workspace, '--cfg-options', 'model.backbone.type=DeCLIPVit')
+    assert msg.startswith("error: model.backbone.type: 'DeCLIPVit' is not a registered type")
+
+
+def test_missing_dataset_root(run, workspace):
+    msg = train(run, workspace, '--cfg-options', 'train_dataloader.dataset.data_root=nowhere/')
+    assert msg.startswith('error: train_dataloader.dataset.data_root: dataset folder nowhere/ '
+                          'does not exist')
+
+
+def test_missing_config(run, workspace):
+    msg = one_error(run('train', str(workspace / 'nope.py'))[0])
+    assert msg == f'error: config file not found: {workspace / "nope.py"}'
+
+
+def test_image_smaller_than_a_patch(run, workspace):
+    cfg = workspace / 'small_images.py'
+    cfg.write_text(SMALL_IMAGES.format(base=SEG))
+    msg = train(run, workspace, config=str(cfg))
+    assert 'DeCLIPViT: image (6, 6) is smaller than one' in msg
+    assert '(batch: data/tiny_seg/img_dir/' in msg  # the images of the failing batch
+
+
+@pytest.fixture
+def corrupt_image(workspace):
+    path = workspace / 'data' / 'tiny_coco' / 'images' / '0001.png'
+    good = path.read_bytes()
+    path.write_bytes(good[:len(good) // 2])  # truncated PNG: OpenCV alone would not notice
+    yield path
+    path.write_bytes(good)
+
+
+def test_corrupt_image_stops_with_its_name(run, workspace, corrupt_image):
+    msg = train(run, workspace)
+    assert msg == (f'error: corrupt or unreadable image data/tiny_coco/images/0001.png: the PNG '
+                   'file is truncated (no IEND chunk)')
+
+
+def test_corrupt_image_skipped_with_warning_when_asked(run, workspace, corrupt_image):
+    lines, out = run('train', DET, '--work-dir', str(workspace / 'skip'), '--skip-bad-images',
+                     '--cfg-options', 'val_dataloader=None', 'val_cfg=None', 'val_evaluator=None',
+                     status=0)
+    warnings = [line for line in out.splitlines() if 'corrupt or unreadable image' in line]
+    assert warnings and 'data/tiny_coco/images/0001.png' in warnings[0] and 'skipped' in warnings[0]
+    assert (workspace / 'skip' / 'epoch_1.pth').is_file()
+
+
+def _det_checkpoint(workspace, name: str, obj) -> str:
+    path = str(workspace / name)
+    torch.save(obj, path)
+    return path
+
+
+def test_checkpoint_with_wrong_keys(run, workspace):
+    ckpt = _det_checkpoint(workspace, 'wrong.pth', {'state_dict': {'foo.weight': torch.ones(1)}})
+    msg = one_error(run('test', DET, ckpt, '--work-dir', str(workspace / 'test'))[0])
+    assert msg.startswith(f'error: {ckpt} does not fit this FasterRCNN: 1 unexpected: '
+                          'foo.weight; ')
+    assert ' missing: backbone.' in msg
+
+
+def test_backbone_checkpoint_that_does_not_fit(run, workspace):
+    ckpt = _det_checkpoint(workspace, 'clip.pth', {'state_dict': {'visual.foo': torch.ones(1)}})
+    msg = train(run, workspace, '--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
+                f'model.backbone.init_cfg.checkpoint={ckpt}')
+    assert msg.startswith(f'error: {ckpt} does not fit DeCLIPViT(')
+    assert 'missing' in msg and '1 unexpected: visual.foo' in msg
+
+
+def test_truncated_checkpoint(run, workspace):
+    good = _det_checkpoint(workspace, 'good.pth', {'state_dict': {'w': torch.ones(1000)}})
+    bad = str(workspace / 'truncated.pth')
+    with open(good, 'rb') as f, open(bad, 'wb') as g:
+        g.write(f.read()[:2000])
+    msg = one_error(run('test', DET, bad, '--work-dir', str(workspace / 'test'))[0])
+    assert msg.startswith(f'error: cannot read checkpoint {bad}: ')
+
+
+def test_resume_from_weights_only_file(run, workspace):
+    ckpt = _det_checkpoint(workspace, 'weights.pth', {'state_dict': {'w': torch.ones(1)}})
+    msg = train(run, workspace, '--resume', ckpt)
+    assert msg == (f'error: {ckpt} is not a training checkpoint (no meta / message_hub / '
+                   'state_dict); give weights-only files as load_from, not --resume')
+
+
+def test_empty_vocabulary(run, workspace):
+    cfg = workspace / 'empty_vocab.py'
+    cfg.write_text(TRAINING_FREE.format(base=SEG, names='[]'))
+    ckpt = _det_checkpoint(workspace, 'empty.pth', {'state_dict': {}})
+    msg = one_error(run('test', str(cfg), ckpt, '--work-dir', str(workspace / 'test'))[0])
+    assert msg.startswith('error: model: class names must be a non-empty list')
+
+
+def test_duplicated_vocabulary(run, workspace):
+    cfg = workspace / 'dup_vocab.py'
+    cfg.write_text(TRAINING_FREE.format(base=SEG, names="['red box', 'blue disc', 'red box']"))
+    ckpt = _det_checkpoint(workspace, 'empty.pth', {'state_dict': {}})
+    msg = one_error(run('test', str(cfg), ckpt, '--non-strict',
+                        '--work-dir', str(workspace / 'test'))[0])
+    assert msg == "error: vocabulary has duplicated class names: ['red box']"
+
+
+def test_cli_prints_one_line(workspace):
+    """The real command line: stderr ends with the one error line, exit status 1."""
+    proc = subprocess.run([sys.executable, os.path.join(TOOLS, 'train.py'), DET, '--cfg-options',
+                           'model.backbone.mode=bogus'], cwd=str(workspace), env=tool_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith('error: model.backbone (DeCLIPViT): ')
