@@ -203,7 +203,11 @@ def explain(err: BaseException, cfg: Any = None) -> Optional[DeCLIPError]:
     first = inner.splitlines()[0] if inner.strip() else type(err).__name__
     if isinstance(err, DeCLIPError):
         where = locate(cfg, [c for c, _ in chain]) if chain else None
-        return type(err)(f'{where}: {first}' if where else first)
+        files = batch_files(err) if isinstance(err, DataError) and not chain else []
+        if any(os.path.basename(f) in first for f in files):
+            files = []  # the message already names its file
+        batch = f" (batch: {', '.join(files)})" if files else ''
+        return type(err)((f'{where}: {first}' if where else first) + batch)
     if chain and (BUILD_PREFIX.match(message) or isinstance(err, CONFIG_ERROR_TYPES)
                   or (isinstance(err, TypeError) and _is_argument_error(err))):
         return ConfigError(_describe_build_error(chain, inner, cfg, err))

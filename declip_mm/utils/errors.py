@@ -9,9 +9,9 @@ class CheckpointError(DeCLIPError):
     """A checkpoint file is missing, unsafe, or does not fit the model."""
 
 
-class ConfigError(DeCLIPError):
-    """A config field or a vocabulary is invalid."""
+class ConfigError(DeCLIPError, ValueError):
+    """A config field or a vocabulary is invalid (also a ``ValueError``)."""
 
 
-class DataError(DeCLIPError):
-    """A dataset root, annotation file or image is missing or unreadable."""
+class DataError(DeCLIPError, ValueError):
+    """A dataset root, annotation file or image is missing, unreadable or unusable."""

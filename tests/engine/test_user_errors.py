@@ -64,7 +64,7 @@ def test_explain_build_errors():
     cfg = dict(model=dict(type='DeCLIPViT', arch=TINY_VIT, mode='bogus'))
     with pytest.raises(ValueError) as err:
         _build(cfg['model'])
-    assert str(explain(err.value, cfg)).startswith("model (DeCLIPViT): DeCLIPViT: unknown mode")
+    assert str(explain(err.value, cfg)).startswith("model: DeCLIPViT: unknown mode 'bogus'")
 
 
 def test_bugs_keep_their_traceback():

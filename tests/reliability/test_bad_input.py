@@ -109,13 +109,12 @@ def train(run, workspace, *options, config=DET):
 
 def test_unknown_mode(run, workspace):
     msg = train(run, workspace, '--cfg-options', 'model.backbone.mode=bogus')
-    assert msg.startswith('error: model.backbone (DeCLIPViT): ') and "unknown mode 'bogus'" in msg
+    assert msg.startswith('error: model.backbone') and "unknown mode 'bogus'" in msg
 
 
 def test_unknown_arch(run, workspace):
     msg = train(run, workspace, '--cfg-options', 'model.backbone.arch=NoSuchArch')
-    assert msg.startswith('error: model.backbone (DeCLIPViT): ')
-    assert "unknown arch 'NoSuchArch'" in msg
+    assert msg.startswith('error: model.backbone') and "unknown arch 'NoSuchArch'" in msg
 
 
 def test_unknown_model_key(run, workspace):
@@ -243,4 +242,4 @@ def test_cli_prints_one_line(workspace):
                            'model.backbone.mode=bogus'], cwd=str(workspace), env=tool_env(),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith('error: model.backbone (DeCLIPViT): ')
+    assert proc.stderr.strip().splitlines()[-1].startswith('error: model.backbone')

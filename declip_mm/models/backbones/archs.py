@@ -9,6 +9,8 @@ open_clip model config name (e.g. ``ViT-B-16-quickgelu``) works too.
 import copy
 from typing import Any, Dict, Union
 
+from ...utils.errors import ConfigError
+
 _EVA_B16_VISION = dict(image_size=224, layers=12, width=768, head_width=64, patch_size=16,
                        mlp_ratio=2.6667, rope=True, subln=True, naiveswiglu=True,
                        pt_hw_seq_len=16, qkv_bias=True)
@@ -47,7 +49,7 @@ def resolve_arch(arch: Union[str, Dict[str, Any]]) -> Dict[str, Any]:
     else:
         cfg = _open_clip_config(arch)
     if 'vision_cfg' not in cfg or 'embed_dim' not in cfg:
-        raise ValueError(f'arch {arch!r}: a config needs "embed_dim" and "vision_cfg"')
+        raise ConfigError(f'arch {arch!r}: a config needs "embed_dim" and "vision_cfg"')
     return cfg
 
 
@@ -62,6 +64,6 @@ def _open_clip_config(name: str) -> Dict[str, Any]:
     cfg = open_clip.get_model_config(name)
     if cfg is None or 'timm_model_name' in cfg.get('vision_cfg', {}):
         known = ', '.join(ARCHS)
-        raise ValueError(f'unknown arch {name!r}: use one of {known}, an OpenAI-style open_clip '
+        raise ConfigError(f'unknown arch {name!r}: use one of {known}, an OpenAI-style open_clip '
                          'model name, or a dict with "embed_dim" and "vision_cfg"')
     return copy.deepcopy(cfg)

@@ -25,6 +25,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
+from ...utils.errors import ConfigError, DataError
 from ..layers.decoupled_attention import (DECOUPLED_MODES, self_self_attention,
                                           self_self_attention_maps)
 from .archs import resolve_arch
@@ -81,9 +82,9 @@ class DeCLIPViT(BaseModule):
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if mode not in MODES:
-            raise ValueError(f'DeCLIPViT: unknown mode {mode!r}; expected one of {MODES}')
+            raise ConfigError(f'DeCLIPViT: unknown mode {mode!r}; expected one of {MODES}')
         if out_context and mode not in DECOUPLED_MODES:
-            raise ValueError(f'DeCLIPViT: out_context needs a decoupled mode {DECOUPLED_MODES}, '
+            raise ConfigError(f'DeCLIPViT: out_context needs a decoupled mode {DECOUPLED_MODES}, '
                              f'not {mode!r}')
         self.arch_cfg = resolve_arch(arch)
         self.ops = make_ops(self.arch_cfg)
@@ -121,7 +122,7 @@ class DeCLIPViT(BaseModule):
             return 1.0
         if isinstance(attn_scale, (int, float)):
             return float(attn_scale)
-        raise ValueError(f"DeCLIPViT: attn_scale must be 'auto', 'head_dim', None or a number, "
+        raise ConfigError(f"DeCLIPViT: attn_scale must be 'auto', 'head_dim', None or a number, "
                          f'got {attn_scale!r}')
 
     def _apply_freeze(self) -> None:
@@ -186,9 +187,9 @@ class DeCLIPViT(BaseModule):
             projections of the last block, or None in vanilla / maskclip modes).
         """
         if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f'DeCLIPViT expects (B, 3, H, W) images, got shape {tuple(x.shape)}')
+            raise DataError(f'DeCLIPViT expects (B, 3, H, W) images, got shape {tuple(x.shape)}')
         if min(x.shape[-2:]) < self.patch_size:
-            raise ValueError(f'DeCLIPViT: image {tuple(x.shape[-2:])} is smaller than one '
+            raise DataError(f'DeCLIPViT: image {tuple(x.shape[-2:])} is smaller than one '
                              f'{self.patch_size}x{self.patch_size} patch')
         tokens, grid = self.ops.embed(self.visual, self._pad(x))
         blocks = self.ops.blocks(self.visual)
@@ -230,7 +231,7 @@ class DeCLIPViT(BaseModule):
                                   ) -> Tuple[Tensor, Tuple[Tensor, ...]]:
         """``(content map, context maps)`` in one pass; context as in ``out_context``."""
         if self.mode not in DECOUPLED_MODES:
-            raise ValueError(f'context features need a decoupled mode, not {self.mode!r}')
+            raise ConfigError(f'context features need a decoupled mode, not {self.mode!r}')
         out = self.forward_tokens(x)
         return (self.dense_from_tokens(out['tokens'], out['grid'], normalize),
                 self.context_from_qkv(out['qkv'], out['grid']))
@@ -250,7 +251,7 @@ class DeCLIPViT(BaseModule):
     def attention_maps(self, x: Tensor) -> Tensor:
         """Explicit last-block attention ``(B, heads, N, N)`` of a decoupled mode (for analysis)."""
         if self.mode not in DECOUPLED_MODES:
-            raise ValueError(f'attention maps need a decoupled mode, not {self.mode!r}')
+            raise ConfigError(f'attention maps need a decoupled mode, not {self.mode!r}')
         tokens, grid = self.ops.embed(self.visual, self._pad(x))
         blocks = self.ops.blocks(self.visual)
         kwargs = self.ops.block_kwargs(self.visual, grid, tokens)

@@ -39,6 +39,8 @@ def check_vocabulary(vocab: Sequence[VocabEntry]) -> List[List[str]]:
     if vocab is None or len(vocab) == 0:
         raise ConfigError('vocabulary is empty: give at least one class name')
     groups = [split_synonyms(v) for v in vocab]
+    # Only the class names (first entries) must be unique: real class files (ADE-847,
+    # COCO-Object) legitimately share synonyms between classes.
     firsts = [g[0].lower() for g in groups]
     dup = sorted({n for n in firsts if firsts.count(n) > 1})
     if dup:
