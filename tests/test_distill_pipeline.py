@@ -2,6 +2,7 @@
 backbones every epoch, and the region-classification config evaluates one of them."""
 import json
 import os.path as osp
+import uuid
 
 import mmcv
 import numpy as np
@@ -22,6 +23,10 @@ def tiny_train_cfg(work_dir):
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = 2
     cfg.param_scheduler[0].end = 2
+    # A visualizer name of its own: mmengine keeps visualizers as process-wide singletons, and
+    # one made by an earlier test in the same process would log elsewhere.
+    cfg.visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')],
+                          name=f'declip_distill_test_{uuid.uuid4().hex}')
     return cfg
 
 

@@ -204,7 +204,7 @@ def explain(err: BaseException, cfg: Any = None) -> Optional[DeCLIPError]:
     if isinstance(err, DeCLIPError):
         where = locate(cfg, [c for c, _ in chain]) if chain else None
         files = batch_files(err) if isinstance(err, DataError) and not chain else []
-        if any(os.path.basename(f) in first for f in files):
+        if os.sep in first:
             files = []  # the message already names its file
         batch = f" (batch: {', '.join(files)})" if files else ''
         return type(err)((f'{where}: {first}' if where else first) + batch)
