@@ -183,6 +183,24 @@ def test_odd_non_square_sizes_and_padding(request, arch_name):
         model(torch.zeros(1, 1, 32, 32))
 
 
+
+def test_maps_are_contiguous_for_mmcv_roi_align(tiny_vit):
+    """mmcv 2.1's compiled RoIAlign reads NCHW memory blindly: on a channels-last view it
+    returns garbage. Every map DeCLIPViT returns must therefore be contiguous, and mmcv's
+    RoIAlign must then agree with torchvision's."""
+    from mmcv.ops import RoIAlign
+    from torchvision.ops import roi_align
+    model = make(tiny_vit, mode='csa', out_indices=(1, 3), out_dense=True, out_context=True)
+    with torch.no_grad():
+        outs = model(images(48, 64))
+    maps = list(outs[:3]) + list(outs[3])
+    assert all(m.is_contiguous() for m in maps)
+    rois = torch.tensor([[0, 3.0, 2.0, 40.0, 30.0], [1, 10.0, 5.0, 60.0, 47.0]])
+    mm = RoIAlign((3, 3), spatial_scale=1 / 8, sampling_ratio=2, aligned=True)
+    for m in maps:
+        ref = roi_align(m, rois, (3, 3), spatial_scale=1 / 8, sampling_ratio=2, aligned=True)
+        assert torch.allclose(mm(m, rois), ref, atol=1e-5)
+
 # ----------------------------------------------------------------- position embeddings, RoPE
 def test_pos_embed_resample():
     pos = torch.randn(1, 1 + 16, 8)

@@ -35,9 +35,14 @@ MODES = DECOUPLED_MODES + ('vanilla', 'maskclip')
 
 
 def tokens_to_map(tokens: Tensor, grid: Grid) -> Tensor:
-    """``(B, H*W, C) -> (B, C, H, W)``."""
+    """``(B, H*W, C) -> (B, C, H, W)``, contiguous.
+
+    Contiguous on purpose: a transposed view is channels-last in memory, convolutions keep that
+    layout, and mmcv 2.1's compiled RoIAlign reads its input as if it were NCHW-contiguous, so
+    it would pool garbage from the maps (and from an FPN on them).
+    """
     b, _, c = tokens.shape
-    return tokens.transpose(1, 2).reshape(b, c, *grid)
+    return tokens.transpose(1, 2).reshape(b, c, *grid).contiguous()
 
 
 @MODELS.register_module()
