@@ -1,0 +1,29 @@
+"""The tiny CLIP of the OV-Shapes proving ground and the assets shipped with it.
+
+``OV_SHAPES_CLIP`` is an OpenAI-style open_clip config (``VisionTransformer`` + text
+transformer), the dict form ``DeCLIPViT(arch=...)`` and ``DeCLIPTextEncoder(arch=...)`` accept,
+so the shipped checkpoint loads through ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+"""
+import os
+
+OV_SHAPES_TEXT = dict(context_length=24, vocab_size=49408, width=96, heads=3, layers=3)
+"""Text tower: 3 blocks of width 96; captions need at most 21 tokens (4 cyan objects)."""
+
+OV_SHAPES_CLIP = dict(
+    embed_dim=96,
+    text_cfg=OV_SHAPES_TEXT,
+    vision_cfg=dict(image_size=64, layers=4, width=96, head_width=32, patch_size=8),
+)
+"""Image tower: 4 blocks of width 96 (3 heads of 32), patch 8, 8 x 8 grid at 64 px."""
+
+OV_SHAPES_TEMPLATES = ('a {}',)
+"""Prompt template: single-object captions read ``'a red ring'``."""
+
+OV_SHAPES_MEAN = (122.77, 116.75, 104.09)
+OV_SHAPES_STD = (68.50, 66.63, 70.32)
+"""Pixel normalisation (0-255 RGB): OpenAI CLIP's, as in declip_mm's configs."""
+
+ASSET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'assets', 'ovshapes')
+TINY_CLIP_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_clip.pt')
+"""Shipped checkpoint of the tiny CLIP (``tools/ovshapes/pretrain_clip.py``)."""
