@@ -1,0 +1,173 @@
+"""tools/demo.py: words in, pictures out, for a detector and the training-free segmentor.
+
+The models are the OV-Shapes configs with tiny random weights (``init_cfg=None``): the checks
+are on the pictures (a valid PNG of the input's size, drawn pixels changed, the legend's
+colours) and on the small helpers (hand-computed cases)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+RANDOM_WEIGHTS = ['model.backbone.init_cfg=None', 'model.text_encoder.init_cfg=None']
+
+
+@pytest.fixture(scope='module')
+def photo(tmp_path_factory) -> str:
+    """chelsea (451 x 300, an odd size) written as a PNG."""
+    import cv2
+    from skimage import data
+    path = str(tmp_path_factory.mktemp('demo_in') / 'chelsea.png')
+    cv2.imwrite(path, data.chelsea()[..., ::-1])
+    return path
+
+
+def load_cfg(name: str, options=()):
+    from mmengine.config import Config
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'ovshapes', name))
+    pairs = (o.split('=', 1) for o in options)
+    cfg.merge_from_dict({k: None if v == 'None' else v for k, v in pairs})
+    return cfg
+
+
+def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
+    return float((np.abs(a.astype(int) - b.astype(int)).max(-1) > 0).mean())
+
+
+# ---------------------------------------------------------------------------- helpers
+def test_parse_words():
+    import demo
+    from declip_mm.utils.errors import ConfigError
+    assert demo.parse_words(' cat, red car,,kitten; cat ') == ['cat', 'red car', 'kitten; cat']
+    with pytest.raises(ConfigError, match='at least one word'):
+        demo.parse_words(' , ')
+    with pytest.raises(ConfigError, match='duplicated'):
+        demo.parse_words('cat,cat')
+
+
+def test_draw_factor_and_enlarge():
+    import demo
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    assert demo.draw_factor(64, 64, 256) == 4
+    assert demo.draw_factor(50, 100, 256) == 6   # ceil(256 / 50)
+    assert demo.draw_factor(300, 451, 256) == 1
+    assert demo.draw_factor(64, 64, 0) == 1
+    sample = DetDataSample(pred_instances=InstanceData(bboxes=torch.tensor([[1., 2., 3., 4.]])))
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    big, sample = demo.enlarge(image, sample, 2, 'mmdet')
+    assert big.shape == (4, 6, 3) and (big[1, 3] == image[0, 1]).all()
+    assert sample.pred_instances.bboxes.tolist() == [[2., 4., 6., 8.]]
+
+
+def test_unpaint_low_scores():
+    import demo
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    scores = torch.tensor([[[0.9, 0.2]], [[0.1, 0.3]]])      # 2 classes, 1 x 2 pixels
+    sample = SegDataSample(seg_logits=PixelData(data=scores),
+                           pred_sem_seg=PixelData(data=torch.tensor([[[0, 1]]])))
+    out = demo.unpaint_low_scores(sample, 0.5)
+    assert out.pred_sem_seg.data.tolist() == [[[0, 255]]]   # best score 0.3 < 0.5
+
+
+# ---------------------------------------------------------------------------- pictures
+def test_detection_demo_draws_boxes_on_an_image_of_the_input_size(photo, tmp_path):
+    import cv2
+    import demo
+    cfg = load_cfg('fvit_tiny-declip_ovshapes.py',
+                   RANDOM_WEIGHTS + ['model.text_encoder.cache_dir=None'])
+    torch.manual_seed(0)
+    outs = demo.demo([photo], ['cat', 'red circle', 'blue bar'], cfg, None, str(tmp_path),
+                     score_thr=0.0)
+    assert outs == [str(tmp_path / 'chelsea.png')]
+    drawn, original = cv2.imread(outs[0]), cv2.imread(photo)
+    assert drawn is not None and drawn.shape == original.shape == (300, 451, 3)
+    frac = changed_fraction(drawn, original)
+    assert 0.002 < frac < 0.9, frac   # box outlines and labels, the photo elsewhere
+
+
+def test_segmentation_demo_paints_masks_and_a_legend(photo, tmp_path):
+    """Training-free: words in, mask picture out, no training; the legend swatches carry the
+    colours of the words found."""
+    import cv2
+    import demo
+    cfg = load_cfg('seg_training-free_tiny-declip_ovshapes.py', RANDOM_WEIGHTS)
+    words = ['cat', 'sofa', 'wall']
+    torch.manual_seed(0)
+    out = demo.demo([photo], words, cfg, None, str(tmp_path))[0]
+    drawn = cv2.imread(out)[..., ::-1]
+    original = cv2.imread(photo)[..., ::-1]
+    assert drawn.shape == original.shape
+    assert changed_fraction(drawn, original) > 0.9   # every pixel is painted (no threshold)
+    # legend rows: swatches at x in [row/4, row*2/3), one row per word found
+    row = max(8, int(round(22 * max(0.3, 300 / 450.0))))
+    swatch = drawn[row // 6 + row // 6 + 2, row // 4 + 2]
+    assert min(np.abs(swatch.astype(int) - np.array(c)).max()
+               for c in demo.distinct_colours(len(words))) <= 2
+
+
+def test_demo_command_line(tmp_path):
+    """The CLI on a 64 px OV-Shapes scene: the picture is drawn 4x larger (--draw-size 256)."""
+    import cv2
+    from declip_mm.datasets.ov_shapes import generate_scene, scene_rng
+    scene = generate_scene(scene_rng(2, 0))
+    path = str(tmp_path / 'scene.png')
+    cv2.imwrite(path, scene.image[..., ::-1])
+    env = dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE='1', OMP_WAIT_POLICY='PASSIVE')
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'demo.py'), path,
+         '--words', 'red circle,blue bar, green square',
+         '--config', os.path.join(ROOT, 'configs', 'ovshapes',
+                                  'seg_training-free_tiny-declip_ovshapes.py'),
+         '--out-dir', str(tmp_path / 'out'), '--draw-size', '256', '--seg-thr', '0.2',
+         '--cfg-options', *RANDOM_WEIGHTS],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout.strip().splitlines()[-1]
+    assert out == str(tmp_path / 'out' / 'scene.png')
+    drawn = cv2.imread(out)
+    assert drawn.shape == (256, 256, 3)
+    big = np.repeat(np.repeat(scene.image[..., ::-1], 4, 0), 4, 1)
+    assert 0.0 < changed_fraction(drawn, big) <= 1.0
+
+
+def test_demo_errors_are_one_line(tmp_path):
+    env = dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE='1')
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'demo.py'), str(tmp_path / 'none.png'),
+         '--words', ' , ', '--config',
+         os.path.join(ROOT, 'configs', 'ovshapes', 'fvit_tiny-declip_ovshapes.py')],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith('error: --words')
+    assert 'Traceback' not in proc.stderr
+
+
+def test_main_job_smoke(tmp_path):
+    """tools/ovshapes/main_job.py end to end at toy size: data, train, test (+ --show-dir),
+    pictures, metrics.json (the README's first command runs it at full size)."""
+    import json
+    from declip_mm.datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
+    if not os.path.isfile(TINY_CLIP_CHECKPOINT):
+        pytest.skip('the shipped tiny CLIP is not there yet')
+    env = dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE='1', OMP_WAIT_POLICY='PASSIVE')
+    out = tmp_path / 'out'
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'ovshapes', 'main_job.py'),
+         '--out', str(out), '--data-root', str(tmp_path / 'data'), '--iters', '2',
+         '--train-scenes', '16', '--test-scenes', '8', '--pictures', '1', '--show-scenes', '2',
+         '--baseline', 'never'],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert '| declip_csa |' in proc.stdout and 'training F-ViT (declip_csa)' in proc.stdout
+    metrics = json.loads((out / 'metrics.json').read_text())
+    row = metrics['results']['declip_csa']
+    assert 0.0 <= row['base_ap50'] <= 1.0 and 0.0 <= row['novel_ap50'] <= 1.0
+    assert metrics['results']['clip_vanilla'] == {'skipped': '--baseline never'}
+    assert len(metrics['pictures']) == 2 and all(os.path.isfile(p) for p in metrics['pictures'])
+    assert sorted(os.listdir(out / 'declip_csa' / 'vis')) == ['000000.png', '000001.png']
