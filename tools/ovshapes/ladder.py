@@ -57,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--train-scenes', type=int, default=2000, help='F-ViT training scenes')
     p.add_argument('--test-scenes', type=int, default=500, help='F-ViT / segmentor test scenes')
     p.add_argument('--pictures', type=int, default=4)
+    p.add_argument('--reuse', action='store_true',
+                   help='keep distilled encoders and detectors already in --out (re-evaluate)')
     return p.parse_args(argv)
 
 
@@ -87,10 +89,12 @@ def distill(args, seed: int) -> Dict[str, object]:
     if args.context_weight is not None:
         opts.append(f'model.context_loss.loss_weight={args.context_weight}')
     log = os.path.join(os.path.abspath(args.out), 'logs', f'seed{seed}_distill.log')
+    backbone = os.path.join(work, f'declip_backbone_epoch_{args.distill_epochs}.pth')
+    if args.reuse and os.path.isfile(backbone):
+        return dict(backbone=backbone, distill_s=0.0)
     secs = mj.run_tool(['tools/train.py', args.distill_config, '--work-dir', work,
                         '--cfg-options', *opts], f'distilling (seed {seed})', log)
-    return dict(backbone=os.path.join(work, f'declip_backbone_epoch_{args.distill_epochs}.pth'),
-                distill_s=round(secs, 1))
+    return dict(backbone=backbone, distill_s=round(secs, 1))
 
 
 def combine_clip(backbone: str, clip: str, out: str) -> str:
@@ -130,7 +134,7 @@ def fvit(args, name: str, config: str, backbone: str, seed: int) -> Dict[str, fl
                             train_scenes=args.train_scenes, test_scenes=args.test_scenes,
                             iters=args.fvit_iters, show_scenes=0)
     extra = mj.weights_options(backbone, args.clip) + [f'randomness.seed={seed}']
-    return mj.train_and_test(name, config, ns, extra, show=False)
+    return mj.train_and_test(name, config, ns, extra, show=False, reuse=args.reuse)
 
 
 def mean_std(values: List[float]) -> str:
@@ -174,7 +178,7 @@ def markdown(res: Dict[str, object]) -> str:
     times = {k: mean_std([s['times'][k] for s in seeds]) for k in seeds[0]['times']}
     lines += ['', 'Wall seconds per seed (2 CPU threads): ' +
               ', '.join(f'{k} {v}' for k, v in times.items()) +
-              f'; whole ladder {res["wall_s"] / 60:.1f} min.']
+              f'; whole ladder {res.get("first_run_wall_s", res["wall_s"]) / 60:.1f} min.']
     return '\n'.join(lines)
 
 
@@ -197,6 +201,12 @@ def main(argv=None) -> None:
     res['teacher_probe_s'] = round(time.time() - t, 1)
     if not args.no_seg:
         res['seg_clip_miou'] = seg_miou(args, 'clip_csa', args.clip, 'csa')
+    previous = {}  # --reuse: the times of the run that trained the reused models
+    if args.reuse and os.path.isfile(os.path.join(args.out, 'ladder.json')):
+        with open(os.path.join(args.out, 'ladder.json')) as f:
+            old = json.load(f)
+        previous = {s['seed']: s['times'] for s in old['seeds']}
+        res['first_run_wall_s'] = old.get('first_run_wall_s', old['wall_s'])
     for seed in args.seeds:
         row: Dict[str, object] = dict(seed=seed, times={})
         d = distill(args, seed)
@@ -217,6 +227,9 @@ def main(argv=None) -> None:
                                  os.path.join(args.out, f'seed{seed}', 'declip_clip.pt'))
             row['seg_miou'] = seg_miou(args, f'declip_seed{seed}', whole, 'csa')
             row['times']['seg'] = round(time.time() - t, 1)
+        for key, secs in previous.get(seed, {}).items():
+            if key in ('distill', 'fvit_clip_vanilla', 'fvit_declip_csa'):
+                row['times'][key] = secs  # train + test of the first run
         res['seeds'].append(row)
         print(f'seed {seed}: csa {res["teacher"]["csa"]["all"]:.1f} -> '
               f'{row["student"]["csa"]["all"]:.1f}, fg-mIoU {res["teacher"]["csa"]["miou"]:.1f} '

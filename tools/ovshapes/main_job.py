@@ -139,17 +139,45 @@ def read_test_metrics(work_dir: str) -> Dict[str, float]:
     return {k: float(metrics[k]) for k in METRIC_KEYS if k in metrics}
 
 
+def first_scenes_annotations(root: str, split: str, n: int) -> str:
+    """Path of a COCO json holding exactly the first ``n`` scenes of ``root/split``.
+
+    mmdet's ``CocoMetric`` scores every image of its ``ann_file``: evaluating ``n`` scenes
+    against a larger split's json would count the others' objects as missed. The whole
+    ``annotations.json`` is returned when it holds ``n`` scenes; otherwise a trimmed copy
+    ``annotations_first<n>.json`` is written next to it (once).
+    """
+    full = os.path.join(root, split, 'annotations.json')
+    with open(full) as f:
+        coco = json.load(f)
+    if len(coco['images']) <= n:
+        return full
+    path = os.path.join(root, split, f'annotations_first{n}.json')
+    if not os.path.isfile(path):
+        images = coco['images'][:n]
+        keep = {im['id'] for im in images}
+        coco = dict(coco, images=images,
+                    annotations=[a for a in coco['annotations'] if a['image_id'] in keep])
+        tmp = path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(coco, f)
+        os.replace(tmp, path)
+    return path
+
+
 def data_options(root: str, n_train: int, n_test: int) -> Dict[str, List[str]]:
     """``--cfg-options`` pointing the configs at ``root`` and the scene counts, for training
-    (no validation inside: tools/test.py evaluates the final checkpoint once) and testing."""
+    (no validation inside: tools/test.py evaluates the final checkpoint once) and testing
+    (dataset and metric on the same ``n_test`` scenes)."""
     root = os.path.abspath(root) + '/'
+    test_ann = first_scenes_annotations(root, 'test', n_test)
     return dict(
         train=[f'train_dataloader.dataset.data_root={root}',
                f'train_dataloader.dataset.indices={n_train}',
                'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None'],
         test=[f'test_dataloader.dataset.data_root={root}',
-              f'test_dataloader.dataset.indices={n_test}',
-              f'test_evaluator.ann_file={root}test/annotations.json'])
+              f'test_dataloader.dataset.ann_file={test_ann}',
+              f'test_evaluator.ann_file={test_ann}'])
 
 
 def teacher_mismatch(declip: str, clip: str) -> Optional[str]:
@@ -173,17 +201,22 @@ def weights_options(backbone: str, text: str) -> List[str]:
             f'model.text_encoder.init_cfg.checkpoint={os.path.abspath(text)}']
 
 
-def train_and_test(name: str, config: str, args, extra: List[str], show: bool) -> dict:
-    """tools/train.py then tools/test.py for one detector; returns its metrics and times."""
+def train_and_test(name: str, config: str, args, extra: List[str], show: bool,
+                   reuse: bool = False) -> dict:
+    """tools/train.py then tools/test.py for one detector; returns its metrics and times.
+    ``reuse``: keep a checkpoint already trained in the output folder (train_s is then 0)."""
     out = os.path.abspath(os.path.join(args.out, name))
     opts = data_options(args.data_root, args.train_scenes, args.test_scenes)
     train_opts = opts['train'] + extra + [f'train_cfg.max_iters={args.iters}',
                                           f'train_cfg.val_interval={args.iters}',
                                           f'default_hooks.checkpoint.interval={args.iters}']
     logs = os.path.join(os.path.abspath(args.out), 'logs')
-    t_train = run_tool(['tools/train.py', config, '--work-dir', out, '--cfg-options', *train_opts],
-                       f'training F-ViT ({name})', os.path.join(logs, f'{name}_train.log'))
     ckpt = os.path.join(out, f'iter_{args.iters}.pth')
+    t_train = 0.0
+    if not (reuse and os.path.isfile(ckpt)):
+        t_train = run_tool(['tools/train.py', config, '--work-dir', out, '--cfg-options',
+                            *train_opts], f'training F-ViT ({name})',
+                           os.path.join(logs, f'{name}_train.log'))
     test = ['tools/test.py', config, ckpt, '--work-dir', os.path.join(out, 'test')]
     t_test = run_tool(test + ['--cfg-options', *opts['test'], *extra], f'testing F-ViT ({name})',
                       os.path.join(logs, f'{name}_test.log'))
