@@ -71,6 +71,13 @@ def refusal_message(path: str, err: BaseException) -> str:
             'declip_mm writes into checkpoints (loading it could run arbitrary code)')
 
 
+def unreadable_message(path: str, err: BaseException) -> str:
+    """One line for a file that is not a pickle torch can read at all (e.g. random bytes)."""
+    found = re.search(r'WeightsUnpickler error:\s*(\S[^\n]*)', str(err))
+    detail = found.group(1).strip() if found else str(err).splitlines()[0]
+    return f'cannot read checkpoint {path}: not a torch checkpoint ({detail})'
+
+
 def safe_torch_load(path: str, map_location: str = 'cpu', mmap: bool = False) -> Any:
     """``torch.load(weights_only=True)`` with declip_mm's allow-list and a one-line error.
 
@@ -86,7 +93,9 @@ def safe_torch_load(path: str, map_location: str = 'cpu', mmap: bool = False) ->
                 raise
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        raise CheckpointError(refusal_message(path, err)) from None
+        if re.search(r'GLOBAL ([\w.]+)', str(err)) or 'Unsupported global' in str(err):
+            raise CheckpointError(refusal_message(path, err)) from None
+        raise CheckpointError(unreadable_message(path, err)) from None
     except (RuntimeError, EOFError, OSError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise CheckpointError(f'cannot read checkpoint {path}: {first}') from None

@@ -185,7 +185,7 @@ def test_missing_corrupt_and_empty_files(tiny_eva, tmp_path):
     junk['truncated.pt'] = (tmp_path / 'whole.pt').read_bytes()[:5000]
     for name, data in junk.items():
         (tmp_path / name).write_bytes(data)
-        one_line_error(tiny_eva, tmp_path / name, 'cannot read checkpoint|refusing to load')
+        one_line_error(tiny_eva, tmp_path / name, 'cannot read checkpoint')
     torch.save([torch.zeros(2)], tmp_path / 'list.pt')
     one_line_error(tiny_eva, tmp_path / 'list.pt', 'not a state dict')
     torch.save(text_keys(tiny_eva, 'text.'), tmp_path / 'text_only.pt')
