@@ -57,11 +57,7 @@ model = dict(
         # levels, the size of OV-Shapes objects (14-40 px)
         anchor_generator=dict(scales=[8], strides=[2, 4, 8, 16])),
     roi_head=dict(
-        # torchvision's RoIAlign, as for the VLM map (mmcv's compiled one gives the same on
-        # the contiguous maps DeCLIPViT returns; it pooled garbage from the channels-last views
-        # earlier versions returned, tests/models/test_declip_vit.py)
-        bbox_roi_extractor=dict(out_channels=channels, featmap_strides=[2, 4, 8, 16],
-                                roi_layer=dict(use_torchvision=True)),
+        bbox_roi_extractor=dict(out_channels=channels, featmap_strides=[2, 4, 8, 16]),
         vlm_roi_extractor=dict(out_channels=embed_dim, featmap_strides=[patch]),
         bbox_head=dict(embed_dim=embed_dim, in_channels=channels, num_shared_convs=0,
                        num_shared_fcs=2, fc_out_channels=256, norm_cfg=None,
