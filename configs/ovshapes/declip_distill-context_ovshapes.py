@@ -11,15 +11,14 @@
 #   python tools/train.py configs/ovshapes/declip_distill-context_ovshapes.py
 _base_ = ['./declip_distill_ovshapes.py']
 
-from declip_mm.datasets.ov_shapes.arch import ASSET_DIR
+from declip_mm.datasets.ov_shapes.arch import OV_SHAPES_VFM_OVERRIDES, TINY_VFM_CHECKPOINT
 
-vfm_size = 64  # patch 8: an 8 x 8 grid, the student's
+vfm_size = OV_SHAPES_VFM_OVERRIDES['img_size']  # patch 8: an 8 x 8 grid, the student's
 context_weight = 0.25
 
 model = dict(
     vfm=dict(_delete_=True, type='DeCLIPDINOTeacher', arch='vitb8',
-             checkpoint=ASSET_DIR + '/tiny_vfm.pt',
-             arch_overrides=dict(embed_dim=96, depth=4, num_heads=3, img_size=vfm_size)),
+             checkpoint=TINY_VFM_CHECKPOINT, arch_overrides=OV_SHAPES_VFM_OVERRIDES),
     context_loss=dict(type='DeCLIPContextLoss', loss_weight=context_weight))
 
 train_pipeline = [

@@ -86,6 +86,5 @@ param_scheduler = [
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10),
                      checkpoint=dict(type='CheckpointHook', interval=max_epochs,
                                      max_keep_ckpts=1))
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
 log_processor = dict(window_size=10)
 randomness = dict(seed=0)

@@ -62,11 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def dense_probe(checkpoint: str, text_ckpt: str, scenes, modes: List[str],
+def dense_probe(checkpoint: str, text_emb, scenes, modes: List[str],
                 crop: bool = False) -> Dict[str, Dict[str, float]]:
-    """``probe.evaluate`` rows for ``checkpoint`` (crop row, then one per mode)."""
+    """``probe.evaluate`` rows for ``checkpoint`` (crop row, then one per mode), against the
+    ``(30, D)`` class embeddings ``text_emb``."""
     from declip_mm.datasets.ov_shapes import probe
-    text_emb = probe.class_embeddings(probe.load_text(text_ckpt))
     rows = {}
     jobs = ([('crop', 'csa', 'crop')] if crop else []) + [(m, m, 'dense') for m in modes]
     for name, mode, what in jobs:
@@ -196,7 +196,9 @@ def main(argv=None) -> None:
     res: Dict[str, object] = dict(eval_scenes=args.eval_scenes, test_scenes=args.test_scenes,
                                   args=vars(args), seeds=[])
     t = time.time()
-    res['teacher'] = dense_probe(args.clip, args.clip, scenes, ['vanilla', 'maskclip', 'csa'],
+    from declip_mm.datasets.ov_shapes import probe
+    text_emb = probe.class_embeddings(probe.load_text(args.clip))  # shared by every student
+    res['teacher'] = dense_probe(args.clip, text_emb, scenes, ['vanilla', 'maskclip', 'csa'],
                                  crop=True)
     res['teacher_probe_s'] = round(time.time() - t, 1)
     if not args.no_seg:
@@ -212,7 +214,7 @@ def main(argv=None) -> None:
         d = distill(args, seed)
         row['backbone'], row['times']['distill'] = d['backbone'], d['distill_s']
         t = time.time()
-        row['student'] = dense_probe(d['backbone'], args.clip, scenes, ['csa', 'maskclip'])
+        row['student'] = dense_probe(d['backbone'], text_emb, scenes, ['csa', 'maskclip'])
         row['times']['probe'] = round(time.time() - t, 1)
         if not args.no_fvit:
             row['fvit'] = {}

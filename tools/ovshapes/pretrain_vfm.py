@@ -7,8 +7,8 @@ of the patch embeddings are replaced by a learnt mask token, a linear head regre
 normalised pixels of the masked patches, L1 loss), on the images of the ``clip`` split (no
 captions are read). The file is saved in the DINO layout, so the distiller loads it with::
 
-    vfm=dict(type='DeCLIPDINOTeacher', arch='vitb8', checkpoint='.../tiny_vfm.pt',
-             arch_overrides=dict(embed_dim=96, depth=4, num_heads=3, img_size=64))
+    vfm=dict(type='DeCLIPDINOTeacher', arch='vitb8', checkpoint=TINY_VFM_CHECKPOINT,
+             arch_overrides=OV_SHAPES_VFM_OVERRIDES)   # declip_mm.datasets.ov_shapes.arch
 
 Example::
 
@@ -28,16 +28,17 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from declip_mm.datasets.ov_shapes.arch import OV_SHAPES_MEAN, OV_SHAPES_STD  # noqa: E402
+from declip_mm.datasets.ov_shapes.arch import (OV_SHAPES_MEAN, OV_SHAPES_STD,  # noqa: E402
+                                               OV_SHAPES_VFM_OVERRIDES)
 from declip_mm.datasets.ov_shapes.writer import SPLITS, make_scenes  # noqa: E402
 
-VFM_OVERRIDES = dict(embed_dim=96, depth=4, num_heads=3, img_size=64)
 PATCH = 8
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--out', default='work_dirs/ovshapes/tiny_vfm.pt')
+    p.add_argument('--out', default='work_dirs/ovshapes/tiny_vfm.pt',
+                   help='output (the shipped file: declip_mm/assets/ovshapes/tiny_vfm.pt)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--scenes', type=int, default=20000)
     p.add_argument('--steps', type=int, default=2000)
@@ -50,10 +51,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_vfm() -> torch.nn.Module:
-    """The stand-in VFM: the exact timm model ``DeCLIPDINOTeacher('vitb8')`` builds."""
-    import timm
-    return timm.create_model('vit_base_patch8_224', pretrained=False, num_classes=0,
-                             dynamic_img_size=True, **VFM_OVERRIDES)
+    """The stand-in VFM: the timm model of ``DeCLIPDINOTeacher('vitb8')``, made trainable."""
+    from declip_mm.models.distillers.vfm_teachers import DeCLIPDINOTeacher
+    model = DeCLIPDINOTeacher('vitb8', arch_overrides=OV_SHAPES_VFM_OVERRIDES).model
+    return model.requires_grad_(True).train()
 
 
 def patch_targets(x: torch.Tensor) -> torch.Tensor:
@@ -89,7 +90,7 @@ def main(argv=None) -> None:
     mean = torch.tensor(OV_SHAPES_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(OV_SHAPES_STD).view(1, 3, 1, 1)
     model = build_vfm().to(args.device)
-    dim = VFM_OVERRIDES['embed_dim']
+    dim = OV_SHAPES_VFM_OVERRIDES['embed_dim']
     mask_token = torch.nn.Parameter(torch.zeros(dim, device=args.device))
     head = torch.nn.Linear(dim, 3 * PATCH * PATCH).to(args.device)
     params = list(model.parameters()) + [mask_token] + list(head.parameters())

@@ -23,7 +23,13 @@ OV_SHAPES_MEAN = (122.77, 116.75, 104.09)
 OV_SHAPES_STD = (68.50, 66.63, 70.32)
 """Pixel normalisation (0-255 RGB): OpenAI CLIP's, as in declip_mm's configs."""
 
+OV_SHAPES_VFM_OVERRIDES = dict(embed_dim=96, depth=4, num_heads=3, img_size=64)
+"""The stand-in VFM: DINO-layout ViT (``DeCLIPDINOTeacher``, arch ``'vitb8'``) narrowed to width
+96, 4 blocks, 3 heads; patch 8 gives the student's 8 x 8 grid at 64 px."""
+
 ASSET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'assets', 'ovshapes')
 TINY_CLIP_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_clip.pt')
 """Shipped checkpoint of the tiny CLIP (``tools/ovshapes/pretrain_clip.py``)."""
+TINY_VFM_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_vfm.pt')
+"""Shipped stand-in VFM, trained by masked image modelling (``tools/ovshapes/pretrain_vfm.py``)."""
