@@ -201,12 +201,12 @@ class DeCLIPViT(BaseModule):
         kwargs = self.ops.block_kwargs(self.visual, grid, tokens)
         kept, qkv = {}, None
         for i, block in enumerate(blocks[:-1]):
-            tokens = run_block(block, tokens, kwargs, self.with_cp and self.training)
+            tokens = run_block(self.ops, block, tokens, kwargs, self.with_cp and self.training)
             if i in keep:
                 kept[i] = tokens
         last = blocks[-1]
         if self.mode == 'vanilla':
-            tokens = last(tokens, **kwargs)
+            tokens = self.ops.block_forward(last, tokens, **kwargs)
         elif self.mode == 'maskclip':
             tokens = self.ops.value_only(last, tokens)
         else:
@@ -249,7 +249,7 @@ class DeCLIPViT(BaseModule):
         tokens, grid = self.ops.embed(self.visual, self._pad(x))
         kwargs = self.ops.block_kwargs(self.visual, grid, tokens)
         for block in self.ops.blocks(self.visual):
-            tokens = block(tokens, **kwargs)
+            tokens = self.ops.block_forward(block, tokens, **kwargs)
         emb = self.ops.head(self.visual, tokens[:, 0])
         return F.normalize(emb, dim=-1) if normalize else emb
 
@@ -261,7 +261,7 @@ class DeCLIPViT(BaseModule):
         blocks = self.ops.blocks(self.visual)
         kwargs = self.ops.block_kwargs(self.visual, grid, tokens)
         for block in blocks[:-1]:
-            tokens = block(tokens, **kwargs)
+            tokens = self.ops.block_forward(block, tokens, **kwargs)
         q, k, v = self.ops.qkv(blocks[-1], tokens)
         return self_self_attention_maps(q, k, v, self.mode, self.scale)
 

@@ -89,6 +89,11 @@ class EvaOps:
         # timm's Eva blocks take the table as cat([sin, cos]); applied to patch tokens only.
         return {'rope': torch.cat([ang.sin(), ang.cos()], dim=-1).to(ref.dtype)}
 
+    @staticmethod
+    def block_forward(block: nn.Module, x: Tensor, **kwargs) -> Tensor:
+        """An ordinary block: timm's own forward (its attention already runs through SDPA)."""
+        return block(x, **kwargs)
+
     def qkv(self, block: nn.Module, x: Tensor) -> QKV:
         h, attn = block.norm1(x), block.attn
         return tuple(split_heads(p(h), self.num_heads) for p in (attn.q_proj, attn.k_proj, attn.v_proj))
@@ -150,6 +155,21 @@ class OpenAIOps:
     def block_kwargs(visual: nn.Module, grid: Grid, ref: Tensor) -> Dict[str, Any]:
         return {}
 
+    def block_forward(self, block: nn.Module, x: Tensor, **kwargs) -> Tensor:
+        """An ordinary block ``(B, N, C) -> (B, N, C)``, equal to ``block(x)`` to float rounding.
+
+        The attention runs through ``scaled_dot_product_attention`` instead of the block's
+        ``nn.MultiheadAttention``: without gradients in eval mode (frozen towers: F-ViT's
+        backbone, a distillation teacher) that module takes torch's native fast path, which on
+        CPU materialises every ``N x N`` map. Measured on 2 CPU threads: a ViT-B/16 block 1.2x
+        slower at 1601 tokens (640^2), 1.4x at 4097; F-ViT inference at 640^2 1.12x slower
+        (``tools/benchmark.py``, "before" column).
+        """
+        q, k, v = self.qkv(block, x)
+        drop = block.attn.dropout if block.training else 0.0
+        o = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
+        return self.mlp_residual(block, x + self.attn_out(block, merge_heads(o)))
+
     def qkv(self, block: nn.Module, x: Tensor) -> QKV:
         attn = block.attn
         q, k, v = F.linear(block.ln_1(x), attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
@@ -180,11 +200,12 @@ def make_ops(cfg: Dict[str, Any]) -> 'EvaOps | OpenAIOps':
     return EvaOps(cfg) if is_eva(cfg) else OpenAIOps(cfg)
 
 
-def run_block(block: nn.Module, x: Tensor, kwargs: Dict[str, Any],
+def run_block(ops: 'EvaOps | OpenAIOps', block: nn.Module, x: Tensor, kwargs: Dict[str, Any],
               checkpointed: bool = False) -> Tensor:
-    """One ordinary transformer block, optionally with activation checkpointing."""
+    """One ordinary transformer block (``ops.block_forward``), optionally with activation
+    checkpointing."""
     if checkpointed and x.requires_grad:
         from torch.utils.checkpoint import checkpoint
-        return checkpoint(lambda t: block(t, **kwargs), x, use_reentrant=False)
-    return block(x, **kwargs)
+        return checkpoint(lambda t: ops.block_forward(block, t, **kwargs), x, use_reentrant=False)
+    return ops.block_forward(block, x, **kwargs)
 
