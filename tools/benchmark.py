@@ -1,16 +1,25 @@
 """CPU benchmark of declip_mm; every ratio is measured side by side in one run.
 
     python tools/benchmark.py [--only encoder,csa,fvit,catseg,distill] [--quick] [--profile]
-        [--repeats 3] [--warmup 1] [--threads 2] [--fvit-arch NAME] [--out-json F] [--out-md F]
+        [--repeats 3] [--warmup 1] [--threads 2] [--fvit-arch NAME] [--clim-repo PATH]
+        [--peer-rounds 2] [--out-json F] [--out-md F]
 
 Random weights, batch 1, float32, medians of ``--repeats`` calls after ``--warmup``, in wall
 (``perf_counter``) and process CPU (``process_time``) seconds; each section runs in a fresh
-subprocess, so its peak RSS (``ru_maxrss``) is its own. Sections: ``encoder`` (DeCLIPViT
-``encode_dense`` vs open_clip's forward of the same ``.visual``), ``csa`` (SDPA vs explicit
-N x N attention maps: time, ``ru_maxrss`` growth, max |diff|), ``fvit`` / ``catseg`` /
-``distill`` (``train_step`` of the repository configs with checkpoints dropped, SyncBN -> BN and
-AMP -> ``OptimWrapper``; F-ViT also ``test_step``). ``--quick``: tiny sizes and towers, ~1 min.
-The markdown notes say exactly what each row compares.
+subprocess, so its peak RSS (``ru_maxrss``) is its own. Sections:
+
+* ``encoder``: DeCLIPViT ``encode_dense`` vs open_clip's forward of the same ``.visual``;
+* ``csa``: SDPA vs explicit N x N attention maps: time, ``ru_maxrss`` growth, max |diff|, and
+  each one's error against the explicit formulation in float64;
+* ``fvit``: ``test_step`` and ``train_step`` of ``configs/ovcoco/declip_fvit.py`` (ViT-B/16
+  tower by default) with per-stage inference times; for OpenAI-style towers also "before" calls
+  whose blocks run through ``nn.MultiheadAttention``; with ``--clim-repo`` the peer, CLIM's
+  F-VLM, in alternating processes;
+* ``catseg`` / ``distill``: ``train_step`` of the repository configs.
+
+Models: checkpoints dropped, SyncBN -> BN, AMP -> ``OptimWrapper`` (``benchmark_models.py``).
+``--quick``: tiny sizes and towers, ~1 min. The markdown (``benchmark_report.py``) says exactly
+what each row compares.
 """
 import argparse
 import json
@@ -23,14 +32,11 @@ import tempfile
 import time
 
 from benchmark_models import build_model_and_optim  # tools/benchmark_models.py
+from benchmark_report import PEER_FVLM, markdown  # tools/benchmark_report.py
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTIONS = ('encoder', 'csa', 'fvit', 'catseg', 'distill')
-PEER_FVLM = dict(
-    source='wusize/CLIM F-VLM, same machine kind, random weights, 640^2, batch 1, 2 threads; '
-           'not measured by this run',
-    train=dict(wall_s='8.0-8.5', cpu_s=16, peak_rss_gib=2.9),
-    infer=dict(wall_s=5.2, cpu_s=9.7, peak_rss_gib=2.0))
+
 
 
 def peak_rss_gib() -> float:
@@ -123,9 +129,8 @@ def bench_csa_variant(args, impl: str) -> dict:
     """One csa formulation (``sdpa`` / ``explicit``): times, peak-RSS growth, saved output."""
     import torch
     layer = load_attention_module()
-    n = 1 + (args.csa_size // 16) ** 2
-    g = torch.Generator().manual_seed(0)
-    q, k, v = (0.5 * torch.randn(1, 12, n, 64, generator=g) for _ in range(3))
+    q, k, v = csa_inputs(args)
+    n = q.shape[2]
     fn = {'sdpa': lambda: layer.self_self_attention(q, k, v, 'csa', 1.0),
           'explicit': lambda: layer.explicit_self_self_attention(q, k, v, 'csa', 1.0)[0]}[impl]
     base = peak_rss_gib()
@@ -135,32 +140,50 @@ def bench_csa_variant(args, impl: str) -> dict:
     return dict(t, tokens=n, peak_extra_mib=(peak_rss_gib() - base) * 1024)
 
 
+def csa_inputs(args, dtype=None) -> tuple:
+    """The csa section's ``q, k, v`` ``(1, 12, N, 64)``, ``N(0, 0.5^2)``, seed 0."""
+    import torch
+    n = 1 + (args.csa_size // 16) ** 2
+    g = torch.Generator().manual_seed(0)
+    return tuple((0.5 * torch.randn(1, 12, n, 64, generator=g)).to(dtype or torch.float32)
+                 for _ in range(3))
+
+
+def csa_reference64(args) -> dict:
+    """Worker: the explicit formulation in float64 on the same inputs (the rounding-free
+    reference), saved next to the worker's JSON. In its own process: its ~5 GiB would otherwise
+    stay in this process's ``ru_maxrss``, which Linux passes on to every later worker."""
+    import torch
+    q, k, v = csa_inputs(args, torch.float64)
+    with torch.no_grad():
+        out = load_attention_module().explicit_self_self_attention(q, k, v, 'csa', 1.0)[0]
+    torch.save(out, args.worker_out + '.pt')
+    return dict(out=args.worker_out)
+
+
 def run_csa(args, tmp: str) -> dict:
     """Both csa formulations in their own subprocesses, then their ratios and difference."""
     import torch
-    res = {impl: spawn(f'csa-{impl}', args, tmp) for impl in ('sdpa', 'explicit')}
+    res = {impl: spawn(f'csa-{impl}', args, tmp) for impl in ('sdpa', 'explicit', 'ref64')}
     if any('error' in r for r in res.values()):
         return dict(error='; '.join(r['error'] for r in res.values() if 'error' in r))
-    a, b = (torch.load(res[i].pop('out') + '.pt', weights_only=True) for i in ('sdpa', 'explicit'))
+    a, b, ref = (torch.load(res[i].pop('out') + '.pt', weights_only=True)
+                 for i in ('sdpa', 'explicit', 'ref64'))
     s, e = res['sdpa'], res['explicit']
     return dict(size=args.csa_size, tokens=s['tokens'], heads=12, head_dim=64, scale=1.0,
                 sdpa=s, explicit=e, time_ratio_explicit_over_sdpa=e['wall_s'] / s['wall_s'],
                 memory_ratio_explicit_over_sdpa=e['peak_extra_mib'] / max(s['peak_extra_mib'],
                                                                           1e-3),
                 max_abs_diff=(a - b).abs().max().item(),
+                error_vs_float64=dict(sdpa=(a.double() - ref).abs().max().item(),
+                                      explicit=(b.double() - ref).abs().max().item()),
                 memory_method='ru_maxrss growth in a fresh subprocess per formulation')
 
 
 def bench_model(args, section: str) -> dict:
-    """Inference (F-ViT only) then training iterations of one model; peak RSS after each."""
-    import torch
+    """Training iterations of CAT-Seg or the distiller; peak RSS after them."""
     model, optim, batch, info = build_model_and_optim(section, args)
     out = dict(info, built_rss_gib=peak_rss_gib())
-    if section == 'fvit':
-        model.eval()
-        with torch.no_grad():
-            t = time_calls({'infer': lambda: model.test_step(batch())}, args.warmup, args.repeats)
-        out['infer'] = dict(t['infer'], peak_rss_gib=peak_rss_gib())
     model.train()
     t = time_calls({'train': lambda: model.train_step(batch(), optim)}, args.warmup, args.repeats)
     out['train'] = dict(t['train'], peak_rss_gib=peak_rss_gib())
@@ -169,14 +192,80 @@ def bench_model(args, section: str) -> dict:
     return out
 
 
+def bench_fvit(args, peer: bool) -> dict:
+    """F-ViT (or, ``peer``, CLIM's F-VLM): inference, then training iterations, with the
+    inference stage times; for an OpenAI-style tower also "before" variants whose ordinary
+    blocks run through ``nn.MultiheadAttention`` (timed call by call alternately)."""
+    import torch
+    from benchmark_models import StageTimer, build_peer_fvlm, det_batch, module_blocks
+    if peer:
+        model, optim = build_peer_fvlm(args.clim_repo)
+        batch, info = (lambda: det_batch(640)), dict(image=640, arch='ViT-B-16 (CLIM F-VLM)')
+    else:
+        model, optim, batch, info = build_model_and_optim('fvit', args)
+    out = dict(info, built_rss_gib=peak_rss_gib())
+    tags = ('after', 'before') if not peer and model.backbone.ops.family == 'openai' else (
+        'after',)
+    timer, stages = StageTimer(model, peer), {tag: [] for tag in tags}
+
+    def call(tag: str, fn):
+        def run():
+            timer.reset()
+            if tag == 'before':
+                with module_blocks(model.backbone):
+                    fn()
+            else:
+                fn()
+            stages[tag].append((dict(timer.times), sum(timer.candidates)))
+        return run
+
+    model.eval()
+    with torch.no_grad():
+        t = time_calls({tag: call(tag, lambda: model.test_step(batch())) for tag in tags},
+                       args.warmup, args.repeats)
+    out.update({f'infer_{tag}': t[tag] for tag in tags}, infer_peak_rss_gib=peak_rss_gib())
+    for tag in tags:
+        runs = stages[tag][args.warmup:]
+        out[f'stages_{tag}'] = {k: statistics.median(r[0].get(k, 0.0) for r in runs)
+                                for k in runs[0][0]}
+        out[f'nms_candidates_{tag}'] = statistics.median(r[1] for r in runs)
+    timer.detach()
+    if args.fvit_infer_only:
+        return out
+    model.train()
+    t = time_calls({tag: call(tag, lambda: model.train_step(batch(), optim)) for tag in tags},
+                   args.warmup, args.repeats)
+    out.update({f'train_{tag}': t[tag] for tag in tags}, train_peak_rss_gib=peak_rss_gib())
+    if args.profile and not peer:
+        out['profile_train'] = top_ops(lambda: model.train_step(batch(), optim))
+    return out
+
+
+def run_fvit(args, tmp: str) -> dict:
+    """F-ViT alone, or with ``--clim-repo`` alternately with the peer for ``--peer-rounds``
+    rounds (each detector in a fresh process per round)."""
+    res = dict(ours=[], peer=[])
+    for _ in range(args.peer_rounds if args.clim_repo else 1):
+        res['ours'].append(spawn('fvit', args, tmp))
+        if args.clim_repo:
+            res['peer'].append(spawn('fvit-peer', args, tmp))
+    errors = [r['error'] for r in res['ours'] + res['peer'] if 'error' in r]
+    return dict(error='; '.join(errors)) if errors else res
+
+
 def run_worker(args) -> None:
     """Subprocess entry: run one task and write its JSON to ``--worker-out``."""
     import torch
     torch.set_num_threads(args.threads)
     task = args.worker
-    res = (bench_encoder(args) if task == 'encoder' else bench_model(args, task)
-           if not task.startswith('csa-') else
-           dict(bench_csa_variant(args, task[4:]), out=args.worker_out))
+    if task == 'csa-ref64':
+        res = csa_reference64(args)
+    elif task.startswith('csa-'):
+        res = dict(bench_csa_variant(args, task[4:]), out=args.worker_out)
+    elif task.startswith('fvit'):
+        res = bench_fvit(args, peer=task == 'fvit-peer')
+    else:
+        res = bench_encoder(args) if task == 'encoder' else bench_model(args, task)
     with open(args.worker_out, 'w') as f:
         json.dump(res, f)
 
@@ -197,83 +286,6 @@ def spawn(task: str, args, tmp: str) -> dict:
         return json.load(f)
 
 
-def table(header: list, rows: list) -> list:
-    """Markdown table lines; floats with 3 significant digits, ``-`` for missing cells."""
-    cell = lambda x: '-' if x is None else f'{x:.3g}' if isinstance(x, float) else str(x)  # noqa
-    return (['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-            + ['| ' + ' | '.join(cell(c) for c in row) + ' |' for row in rows] + [''])
-
-
-def md_encoder(r: dict) -> list:
-    """Section 1: per-size times and DeCLIP / plain ratios."""
-    rows = [(x['size'], x['tokens'], x['plain']['wall_s'], x['declip']['wall_s'],
-             x['ratio_wall'], x['ratio_cpu'], f"<= {r['target_ratio']}") for x in r['rows']]
-    return table(['size', 'tokens', 'plain (s)', 'DeCLIP (s)', 'ratio wall', 'ratio CPU',
-                  'target'], rows) + [
-        'Same `.visual` module and weights. The plain forward uses a position embedding '
-        'resampled once before timing; DeCLIP resamples on every call. Calls alternate.', '']
-
-
-def md_csa(r: dict) -> list:
-    """Section 2: time / memory ratios and the output difference."""
-    s, e = r['sdpa'], r['explicit']
-    row = (f"{r['size']}^2", r['tokens'], s['wall_s'], e['wall_s'],
-           r['time_ratio_explicit_over_sdpa'], s['peak_extra_mib'], e['peak_extra_mib'],
-           r['memory_ratio_explicit_over_sdpa'], f"{r['max_abs_diff']:.2e}")
-    return table(['image', 'tokens', 'SDPA (s)', 'explicit (s)', 'time ratio expl/SDPA',
-                  'SDPA peak (MiB)', 'explicit peak (MiB)', 'memory ratio', 'max abs diff'],
-                 [row]) + [
-        '`self_self_attention` (SDPA, the path DeCLIPViT runs) vs `explicit_self_self_attention` '
-        '(materialised softmax maps); tokens include CLS; q, k, v ~ N(0, 0.5^2), 12 heads x 64, '
-        f"scale 1 (EVA02 path). Memory: {r['memory_method']}, from just before the warm-up.", '']
-
-
-def md_models(report: dict, models: list) -> list:
-    """Section 3: wall / CPU seconds and peak RSS per model and phase, F-ViT's peer beside."""
-    rows = []
-    for s in models:
-        for phase in ('infer', 'train'):
-            p, peer = report[s].get(phase), PEER_FVLM[phase] if s == 'fvit' else {}
-            if p:
-                rows.append((s, phase, p['wall_s'], p['cpu_s'], p['peak_rss_gib'],
-                             peer.get('wall_s'), peer.get('cpu_s'), peer.get('peak_rss_gib')))
-    return table(['model', 'phase', 'wall (s)', 'CPU (s)', 'peak RSS (GiB)', 'peer wall (s)',
-                  'peer CPU (s)', 'peer RSS (GiB)'], rows) + [
-        '`train_step` (preprocess, forward, backward, grad clip, optimizer step) / `test_step` of '
-        'the repository configs, random weights: checkpoints dropped, SyncBN -> BN, AMP -> '
-        'float32 `OptimWrapper`; F-ViT embeds its vocabulary once with a tiny random text tower. '
-        "Peak RSS is the worker process's (F-ViT inference runs first, so its train peak is the "
-        f"process peak). Peer: {PEER_FVLM['source']}.", '']
-
-
-def markdown(report: dict) -> str:
-    """The whole markdown report; a failed section shows its error."""
-    m, last_line = report['meta'], lambda err: err.strip().splitlines()[-1]
-    lines = ['# declip_mm CPU benchmark', '',
-             f"torch {m['torch']}, {m['threads']} threads, median of {m['repeats']} after "
-             f"{m['warmup']} warm-up, random weights, batch 1, float32"
-             + (', **--quick** (tiny sizes: checks the tool, not the numbers)' * m['quick']), '']
-    titles = dict(encoder='DeCLIPViT.encode_dense vs plain open_clip tower (ViT-B-16, csa)',
-                  csa='csa attention: SDPA vs explicit N x N maps')
-    for s, render in (('encoder', md_encoder), ('csa', md_csa)):
-        if s in report:
-            lines += [f'## {titles[s]}', '']
-            lines += [f"failed: {last_line(report[s]['error'])}", ''] if 'error' in report[s] \
-                else render(report[s])
-    models = [s for s in ('fvit', 'catseg', 'distill') if s in report]
-    if models:
-        lines += ['## End-to-end iterations', '']
-        lines += [f"{s} failed: {last_line(report[s]['error'])}\n" for s in models
-                  if 'error' in report[s]]
-        ok = [s for s in models if 'error' not in report[s]]
-        lines += md_models(report, ok) if ok else []
-        for s in (s for s in models if report[s].get('profile_train')):
-            lines += [f'### {s}: top ops by self CPU time (one training iteration)', '']
-            lines += table(['op', 'self CPU (ms)', 'calls'], [
-                (f"`{o['op']}`", o['self_cpu_ms'], o['calls']) for o in report[s]['profile_train']])
-    return '\n'.join(lines)
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     """Command line; ``--quick`` narrows the default sizes."""
     ap = argparse.ArgumentParser(description='declip_mm CPU benchmark (see the module docstring)')
@@ -285,7 +297,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--encoder-sizes', help='default 224,448,640 (--quick: 224)')
     ap.add_argument('--csa-size', type=int, help='default 1024 (--quick: 256)')
-    ap.add_argument('--fvit-arch', help="F-ViT backbone arch (default: the config's)")
+    ap.add_argument('--fvit-arch', default='ViT-B-16',
+                    help="F-ViT backbone arch (default ViT-B-16, the peer's tower; "
+                         "EVA02-CLIP-B-16 is the config's)")
+    ap.add_argument('--clim-repo', help='checkout of wusize/CLIM: time its F-VLM beside F-ViT')
+    ap.add_argument('--fvit-infer-only', action='store_true', help='skip F-ViT training steps')
+    ap.add_argument('--peer-rounds', type=int, default=2,
+                    help='alternating F-ViT / peer process rounds (with --clim-repo)')
     ap.add_argument('--out-json', default='outputs/benchmark/benchmark.json')
     ap.add_argument('--out-md', default='outputs/benchmark/benchmark.md')
     ap.add_argument('--worker', help=argparse.SUPPRESS)
@@ -312,7 +330,8 @@ def main(argv=None) -> None:
                             date=time.strftime('%Y-%m-%d %H:%M:%S'), peer_fvlm=PEER_FVLM))
     with tempfile.TemporaryDirectory() as tmp:
         for section in args.only:
-            report[section] = run_csa(args, tmp) if section == 'csa' else spawn(section, args, tmp)
+            run = dict(csa=run_csa, fvit=run_fvit).get(section)
+            report[section] = run(args, tmp) if run else spawn(section, args, tmp)
     text = markdown(report)
     for path, content in ((args.out_json, json.dumps(report, indent=1)), (args.out_md, text)):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

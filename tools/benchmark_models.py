@@ -48,7 +48,8 @@ def prepare_fvit(cfg, args):
         m.test_cfg.rpn.update(nms_pre=200, max_per_img=50)
     m.text_encoder = dict(type='DeCLIPTextEncoder', templates='single',
                           arch=dict(tiny_arch(), embed_dim=embed))
-    return m, lambda: det_batch(size), dict(image=size, arch=m.backbone.arch)
+    arch = 'tiny EVA02, patch 16' if args.quick else m.backbone.arch
+    return m, lambda: det_batch(size), dict(image=size, arch=arch)
 
 
 def prepare_catseg(cfg, args):
@@ -142,3 +143,104 @@ def build_model_and_optim(section: str, args):
     optim_cfg = dict(cfg.optim_wrapper, type='OptimWrapper')  # CPU float32: no AMP
     optim_cfg.pop('loss_scale', None)
     return model, build_optim_wrapper(model, optim_cfg), batch, info
+
+
+def build_peer_fvlm(clim_repo: str):
+    """The performance issue's peer: wusize/CLIM's ViT-B/16 F-VLM OV-COCO config, unpatched
+    from a local checkout (its ``ovdet`` package and the open_clip copy in ``src/``), random
+    weights (no pretrained file), SyncBN -> BN. ``(model, optim_wrapper)``; run it in its own
+    process: its open_clip shadows the installed one."""
+    import sys
+
+    import torch
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    clim_repo = os.path.abspath(clim_repo)
+    sys.path[:0] = [os.path.join(clim_repo, 'src'), os.path.join(clim_repo, 'ovdet')]
+    os.chdir(os.path.join(clim_repo, 'ovdet'))  # its configs name files relative to it
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    import ovdet  # noqa: F401  (registers the peer's modules)
+    cfg = Config.fromfile('configs/clip_based/openai_vitb16/'
+                          'faster_rcnn_fpn_openai_vitb16_clim_bs64_ov_coco_3e.py')
+    m, bn = cfg.model, dict(type='BN', requires_grad=True)
+    m.backbone.pretrained = None
+    m.backbone.norm_cfg = m.neck.norm_cfg = m.roi_head.bbox_head.norm_cfg = bn
+    torch.manual_seed(0)
+    model = MODELS.build(m)
+    model.init_weights()
+    optim = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4))
+    return model, build_optim_wrapper(model, optim)
+
+
+# Inference stages of the two F-ViT / F-VLM detectors: {stage: (ours, peer)}, each a tuple of
+# ``module.path.method`` names whose calls are timed. The peer runs its pyramid adapters inside
+# its backbone and pools its dense map through the backbone's ``roi_extractor``.
+FVIT_STAGES = {
+    'ViT + pyramid adapter': (('backbone.forward', 'neck.0.forward'), ('backbone.forward',)),
+    'FPN': (('neck.1.forward',), ('neck.forward',)),
+    'RPN head + proposals': (('rpn_head.predict',), ('rpn_head.predict',)),
+    'RoIAlign 7x7': (('roi_head.bbox_roi_extractor.forward',),) * 2,
+    'box head (4 convs, 2 fcs)': (('roi_head.bbox_head.forward',),) * 2,
+    'dense-map region pooling': (('roi_head.vlm_roi_extractor.forward',),
+                                 ('backbone.roi_extractor.forward',)),
+    'post-processing (multiclass NMS)': (('roi_head.bbox_head.predict_by_feat',),) * 2,
+}
+
+
+class StageTimer:
+    """Wall time per ``FVIT_STAGES`` stage of a detector's calls, and how many (box, class)
+    candidates pass the test score threshold into NMS: the post-processing cost depends on it.
+
+    Instance attributes shadow the timed methods while the timer is attached; ``detach``
+    removes them.
+    """
+
+    def __init__(self, model, peer: bool):
+        self.model, self.times, self.candidates, self._patched = model, {}, [], []
+        for stage, paths in FVIT_STAGES.items():
+            for path in paths[int(peer)]:
+                self._wrap(stage, path)
+
+    def _wrap(self, stage: str, path: str) -> None:
+        import functools
+        import time
+        *names, method = path.split('.')
+        obj = functools.reduce(getattr, names, self.model)
+        fn = getattr(obj, method)
+
+        def timed(*a, **kw):
+            if method == 'predict_by_feat' and 'cls_scores' in kw:  # the RoI head's
+                thr = kw['rcnn_test_cfg'].score_thr
+                self.candidates.append(sum(int((s[:, :-1] > thr).sum()) for s in kw['cls_scores']))
+            t = time.perf_counter()
+            out = fn(*a, **kw)
+            self.times[stage] = self.times.get(stage, 0.0) + time.perf_counter() - t
+            return out
+        setattr(obj, method, timed)
+        self._patched.append((obj, method))
+
+    def reset(self) -> None:
+        self.times, self.candidates = {}, []
+
+    def detach(self) -> None:
+        for obj, method in self._patched:
+            delattr(obj, method)
+        self._patched = []
+
+
+def module_blocks(backbone):
+    """Context manager: ``DeCLIPViT``'s ordinary blocks run through the library modules'
+    own ``forward`` (for OpenAI-style towers ``nn.MultiheadAttention``, the code before the
+    SDPA block driver) while it is active."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def active():
+        backbone.ops.block_forward = lambda block, x, **kw: block(x, **kw)
+        try:
+            yield
+        finally:
+            del backbone.ops.block_forward
+    return active()
