@@ -1,6 +1,7 @@
 """Models of ``tools/benchmark.py``'s end-to-end section: the repository configs built with
 random weights on CPU (checkpoints dropped, SyncBN -> BN, AMP -> ``OptimWrapper``), their
 ``--quick`` tiny variants, and one packed batch for each."""
+import contextlib
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -230,17 +231,13 @@ class StageTimer:
         self._patched = []
 
 
+@contextlib.contextmanager
 def module_blocks(backbone):
-    """Context manager: ``DeCLIPViT``'s ordinary blocks run through the library modules'
-    own ``forward`` (for OpenAI-style towers ``nn.MultiheadAttention``, the code before the
-    SDPA block driver) while it is active."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def active():
-        backbone.ops.block_forward = lambda block, x, **kw: block(x, **kw)
-        try:
-            yield
-        finally:
-            del backbone.ops.block_forward
-    return active()
+    """While active, ``DeCLIPViT``'s ordinary blocks run through the library modules' own
+    ``forward`` (for OpenAI-style towers ``nn.MultiheadAttention``, the code before the SDPA
+    block driver)."""
+    backbone.ops.block_forward = lambda block, x, **kw: block(x, **kw)
+    try:
+        yield
+    finally:
+        del backbone.ops.block_forward

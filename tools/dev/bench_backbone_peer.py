@@ -22,7 +22,7 @@ import time
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, ROOT)
+sys.path[:0] = [ROOT, os.path.join(ROOT, 'tools')]
 
 
 def build_peer_backbone(clim: str):
@@ -67,6 +67,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     peer = build_peer_backbone(os.path.abspath(args.clim_repo))
+    from benchmark_models import module_blocks
+
     from declip_mm.models.backbones import DeCLIPViT
     from declip_mm.models.detectors.pyramid_adapter import DeCLIPPyramidAdapter
     torch.manual_seed(0)
@@ -78,11 +80,8 @@ def main() -> None:
         adapter(ours(x)[:4])
 
     def run_before():
-        ours.ops.block_forward = lambda block, t, **kw: block(t, **kw)
-        try:
+        with module_blocks(ours):
             run_ours()
-        finally:
-            del ours.ops.block_forward
 
     fns = dict(ours=run_ours, peer=lambda: peer(x), before=run_before)
     times = {k: [] for k in fns}
