@@ -162,7 +162,8 @@ def csa_reference64(args) -> dict:
 
 
 def run_csa(args, tmp: str) -> dict:
-    """Both csa formulations in their own subprocesses, then their ratios and difference."""
+    """Both csa formulations and the float64 reference, each in its own subprocess; ratios,
+    difference and errors."""
     import torch
     res = {impl: spawn(f'csa-{impl}', args, tmp) for impl in ('sdpa', 'explicit', 'ref64')}
     if any('error' in r for r in res.values()):

@@ -14,7 +14,6 @@ Example::
 import argparse
 import os
 import sys
-import time
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # no spinning threads on a shared CPU
 
@@ -47,14 +46,8 @@ def main(argv=None) -> None:
     spec = SPLITS['test']
     scenes = make_scenes(args.scenes, spec.seed, spec.base_only)
     text_emb = probe.class_embeddings(probe.load_text(args.text_checkpoint))
-    rows, times = {}, {}
-    jobs = [] if args.no_crop else [('crop', 'csa', 'crop')]
-    jobs += [(m, m, 'dense') for m in args.modes]
-    for name, mode, what in jobs:
-        t0 = time.time()
-        visual = probe.load_visual(args.checkpoint, mode)
-        rows[name] = probe.evaluate(visual, text_emb, scenes, what=what)
-        times[name] = time.time() - t0
+    rows, times = probe.evaluate_checkpoint(args.checkpoint, text_emb, scenes, args.modes,
+                                            crop=not args.no_crop)
     n_obj = int(next(iter(rows.values()))['objects'])
     print(f'OV-Shapes test: {args.scenes} scenes, {n_obj} objects; checkpoint {args.checkpoint}')
     print(probe.format_table(rows))

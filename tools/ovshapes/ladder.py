@@ -62,19 +62,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def dense_probe(checkpoint: str, text_emb, scenes, modes: List[str],
-                crop: bool = False) -> Dict[str, Dict[str, float]]:
-    """``probe.evaluate`` rows for ``checkpoint`` (crop row, then one per mode), against the
-    ``(30, D)`` class embeddings ``text_emb``."""
-    from declip_mm.datasets.ov_shapes import probe
-    rows = {}
-    jobs = ([('crop', 'csa', 'crop')] if crop else []) + [(m, m, 'dense') for m in modes]
-    for name, mode, what in jobs:
-        rows[name] = probe.evaluate(probe.load_visual(checkpoint, mode), text_emb, scenes,
-                                    what=what)
-    return rows
-
-
 def distill(args, seed: int) -> Dict[str, object]:
     """tools/train.py on the distillation config; returns the ensembled backbone's path."""
     work = os.path.abspath(os.path.join(args.out, f'seed{seed}', 'distill'))
@@ -198,8 +185,8 @@ def main(argv=None) -> None:
     t = time.time()
     from declip_mm.datasets.ov_shapes import probe
     text_emb = probe.class_embeddings(probe.load_text(args.clip))  # shared by every student
-    res['teacher'] = dense_probe(args.clip, text_emb, scenes, ['vanilla', 'maskclip', 'csa'],
-                                 crop=True)
+    res['teacher'] = probe.evaluate_checkpoint(args.clip, text_emb, scenes,
+                                               ['vanilla', 'maskclip', 'csa'])[0]
     res['teacher_probe_s'] = round(time.time() - t, 1)
     if not args.no_seg:
         res['seg_clip_miou'] = seg_miou(args, 'clip_csa', args.clip, 'csa')
@@ -214,7 +201,8 @@ def main(argv=None) -> None:
         d = distill(args, seed)
         row['backbone'], row['times']['distill'] = d['backbone'], d['distill_s']
         t = time.time()
-        row['student'] = dense_probe(d['backbone'], text_emb, scenes, ['csa', 'maskclip'])
+        row['student'] = probe.evaluate_checkpoint(d['backbone'], text_emb, scenes,
+                                                   ['csa', 'maskclip'], crop=False)[0]
         row['times']['probe'] = round(time.time() - t, 1)
         if not args.no_fvit:
             row['fvit'] = {}

@@ -158,10 +158,8 @@ def first_scenes_annotations(root: str, split: str, n: int) -> str:
         keep = {im['id'] for im in images}
         coco = dict(coco, images=images,
                     annotations=[a for a in coco['annotations'] if a['image_id'] in keep])
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(coco, f)
-        os.replace(tmp, path)
+        from declip_mm.engine.atomic_io import atomic_write_text
+        atomic_write_text(path, json.dumps(coco))
     return path
 
 
@@ -182,12 +180,11 @@ def data_options(root: str, n_train: int, n_test: int) -> Dict[str, List[str]]:
 
 def teacher_mismatch(declip: str, clip: str) -> Optional[str]:
     """A warning if ``declip`` records (``meta.teacher_sha256``) another tiny CLIP than ``clip``."""
-    import hashlib
     import torch
+    from declip_mm.datasets.ov_shapes.arch import file_sha256
     meta = torch.load(declip, map_location='cpu', weights_only=True).get('meta', {})
     want = meta.get('teacher_sha256')
-    with open(clip, 'rb') as f:
-        have = hashlib.sha256(f.read()).hexdigest()
+    have = file_sha256(clip)
     if want is None or want == have:
         return None
     return (f'WARNING: {os.path.relpath(declip)} was distilled from another tiny CLIP '
@@ -246,17 +243,15 @@ def draw_pictures(args, det_ckpt: str, extra: List[str]) -> List[str]:
     seg_cfg = Config.fromfile(os.path.join(ROOT, SEG_CONFIG))
     for cfg in (det_cfg, seg_cfg):
         cfg.merge_from_dict(dict(o.split('=', 1) for o in extra))
-    with bar(2 * len(images), 'drawing pictures') as pbar:
-        for img in images:
-            paths += demo_tool.demo([img], list(CLASSES), det_cfg, det_ckpt,
-                                    os.path.join(out_dir, 'detection'), score_thr=0.3,
-                                    draw_size=256)
-            pbar.update(1)
-        for img in images:
-            paths += demo_tool.demo([img], list(CLASSES), seg_cfg, None,
-                                    os.path.join(out_dir, 'segmentation'), seg_thr=0.5,
-                                    draw_size=256)
-            pbar.update(1)
+    with bar(2 * len(images), 'drawing pictures') as pbar:  # one model build per config
+        paths += demo_tool.demo(images, list(CLASSES), det_cfg, det_ckpt,
+                                os.path.join(out_dir, 'detection'), score_thr=0.3,
+                                draw_size=256)
+        pbar.update(len(images))
+        paths += demo_tool.demo(images, list(CLASSES), seg_cfg, None,
+                                os.path.join(out_dir, 'segmentation'), seg_thr=0.5,
+                                draw_size=256)
+        pbar.update(len(images))
     return paths
 
 

@@ -4,6 +4,7 @@
 transformer), the dict form ``DeCLIPViT(arch=...)`` and ``DeCLIPTextEncoder(arch=...)`` accept,
 so the shipped checkpoint loads through ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
 """
+import hashlib
 import os
 
 OV_SHAPES_TEXT = dict(context_length=24, vocab_size=49408, width=96, heads=3, layers=3)
@@ -33,3 +34,10 @@ TINY_CLIP_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_clip.pt')
 """Shipped checkpoint of the tiny CLIP (``tools/ovshapes/pretrain_clip.py``)."""
 TINY_VFM_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_vfm.pt')
 """Shipped stand-in VFM, trained by masked image modelling (``tools/ovshapes/pretrain_vfm.py``)."""
+
+
+def file_sha256(path: str) -> str:
+    """Hex sha256 of a file: how an exported tiny DeCLIP names its teacher
+    (``meta.teacher_sha256``)."""
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()

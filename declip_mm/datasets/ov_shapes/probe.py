@@ -185,6 +185,21 @@ def evaluate(visual, text_emb: Tensor, scenes: Sequence[Scene], what: str = 'den
     return out
 
 
+def evaluate_checkpoint(checkpoint: str, text_emb: Tensor, scenes: Sequence[Scene],
+                        modes: Sequence[str], crop: bool = True
+                        ) -> Tuple[Dict[str, Dict[str, float]], Dict[str, float]]:
+    """``(rows, seconds)``: the crop row (if ``crop``), then one dense row per mode, of the
+    tiny-CLIP-layout tower in ``checkpoint``, scored against ``text_emb`` ``(30, D)``."""
+    import time
+    rows, seconds = {}, {}
+    jobs = ([('crop', 'csa', 'crop')] if crop else []) + [(m, m, 'dense') for m in modes]
+    for name, mode, what in jobs:
+        t0 = time.time()
+        rows[name] = evaluate(load_visual(checkpoint, mode), text_emb, scenes, what=what)
+        seconds[name] = time.time() - t0
+    return rows, seconds
+
+
 def format_table(rows: Dict[str, Dict[str, float]], keys: Optional[Sequence[str]] = None) -> str:
     """Markdown table, one row per method, columns ``keys`` (missing values as '-')."""
     keys = list(keys or ('all', 'base', 'novel', 'colour', 'shape', 'miou', 'miou_base',

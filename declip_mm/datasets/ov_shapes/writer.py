@@ -18,6 +18,7 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional
 import cv2
 import numpy as np
 
+from ...engine.atomic_io import atomic_write_text
 from .classes import CLASSES, COLOURS, NOVEL_CLASSES, SHAPES, colour_of, shape_of
 from .generator import Scene, generate_scene, scene_rng, semantic_map
 
@@ -103,8 +104,5 @@ def write_split(root: str, n: int, seed: int, base_only: bool,
                           seed=seed, base_only=base_only, num_images=n),
                 images=images, annotations=annotations, categories=categories())
     path = os.path.join(root, 'annotations.json')
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(coco, f)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(coco))
     return path
