@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .errors import CheckpointError
+from .package_paths import resolve_package_path
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -85,6 +86,7 @@ def safe_torch_load(path: str, map_location: str = 'cpu', mmap: bool = False) ->
     files in torch's legacy, non-zip format are read normally).
     """
     register_checkpoint_types()
+    path = resolve_package_path(path)  # declip_mm://assets/... (shipped files)
     try:
         try:
             return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from ...utils.errors import CheckpointError
+from ...utils.package_paths import resolve_package_path
 from ...utils.safe_load import safe_torch_load
 
 EVA_RENAMES: List[Tuple[str, str]] = [
@@ -76,6 +77,7 @@ def read_checkpoint(path: str) -> Dict[str, Tensor]:
     """Load a checkpoint file safely (``weights_only``); TorchScript archives via ``jit.load``."""
     if path.startswith('open_clip:'):
         path = _open_clip_pretrained(path)
+    path = resolve_package_path(path)  # declip_mm://assets/... (shipped files)
     if not os.path.isfile(path):
         raise CheckpointError(f'checkpoint file not found: {path}')
     try:
