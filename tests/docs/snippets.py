@@ -1,20 +1,22 @@
 """Find, classify and check the code blocks of README.md and docs/*.md.
 
-The convention (also in docs/getting_started.md's neighbours: nothing to annotate):
+The convention (the documents need no annotations):
 
 * ```` ```python ```` blocks are Python. A block that only assigns values built from literals
   and ``dict`` / ``list`` / ... calls (plus imports) is a **config snippet**:
     - with ``_base_`` it is written to a file and loaded with ``Config.fromfile`` on top of the
       stock config it names; its ``model`` is then built through the registry of the config's
-      scope, on CPU, without weights, every DeCLIP tower narrowed to a tiny architecture;
-    - without ``_base_`` it is a fragment: every ``dict(type=...)`` in it must name a registered
+      scope, on CPU, without weights, every named DeCLIP tower cut to 2 blocks;
+    - without ``_base_`` it is a fragment (it may not set ``model``: a model snippet is
+      pasted onto a config and must name it): every ``dict(type=...)`` in it must name a registered
       type whose constructor takes the given keys, and its ``DeCLIPViT`` / text encoders are
-      built (tiny, no weights).
+      built (2 blocks, no weights).
   Any other Python block is **code** and is executed (in a temporary folder); names it uses
   without defining them come from the document's context (``CONTEXTS`` in test_snippets.py).
 * ```` ```bash ```` blocks, and unlabelled blocks whose lines start with a command, are
   **shell**: each command's script or module must exist, every ``--flag`` must be one the script
-  accepts (its ``--help``), the repository paths it names (``configs/``, ``tools/``,
+  declares (an option string in it or in the tools/ modules it imports; else its ``--help``
+  is run), the repository paths it names (``configs/``, ``tools/``,
   ``declip_mm/``, ``tests/``) must exist, named configs must load, and ``.sh`` scripts must pass
   ``bash -n``. Placeholders (``CONFIG``, ``[--work-dir DIR]``) and paths under ``data/``,
   ``work_dirs/``, ``checkpoints/``, ``outputs/`` (the user's or written by earlier commands)
@@ -170,6 +172,19 @@ def flags(args: List[str]) -> List[str]:
     return sorted({m.group(1) for a in args for m in re.finditer(r'(--[A-Za-z][\w-]*)', a)})
 
 
+def declared_options(path: str) -> set:
+    """Option strings (``'--x'``) written in ``path`` and in the modules of its folder (or of
+    tools/) that it imports: where argparse parsers are declared."""
+    texts = [open(path, encoding='utf-8').read()]
+    imported = re.findall(r'^\s*(?:from|import)\s+([A-Za-z_]\w*)', texts[0], flags=re.M)
+    for name in imported:
+        for folder in (os.path.dirname(path), os.path.join(ROOT, 'tools')):
+            module = os.path.join(folder, f'{name}.py')
+            if os.path.isfile(module) and module != path:
+                texts.append(open(module, encoding='utf-8').read())
+    return {m for text in texts for m in re.findall(r'[\'"](--[A-Za-z][\w-]*)[\'"]', text)}
+
+
 def repo_paths(args: List[str]) -> List[str]:
     """Arguments that name files of the repository (configs/, tools/, declip_mm/, tests/)."""
     return [a for a in args if a.startswith(REPO_PATHS) and not re.search(r'[\[\]{}*]', a)]
@@ -245,16 +260,26 @@ def signature_problem(cls: type, cfg: dict) -> Optional[str]:
 TOWER_TYPES = ('DeCLIPViT', 'DeCLIPTextEncoder')
 
 
+def shallow_arch(arch: Any) -> Any:
+    """A named architecture cut to 2 image blocks and a 1-block, 64-wide text tower; widths,
+    patch size and embedding size stay, so the rest of the config still fits. Dicts (already
+    custom, e.g. the tiny OV-Shapes CLIP) are kept."""
+    from declip_mm.models.backbones.archs import resolve_arch
+    if not isinstance(arch, str):
+        return arch
+    cfg = resolve_arch(arch)
+    cfg['vision_cfg'] = dict(cfg['vision_cfg'], layers=2)
+    cfg['text_cfg'] = dict(cfg.get('text_cfg', {}), width=64, heads=2, layers=1)
+    return cfg
+
+
 def tiny_towers(cfg: Any) -> int:
-    """Replace, in place, the ``arch`` of every DeCLIP tower by a tiny one of the same family
-    (EVA02 -> ``TINY_EVA``, others -> ``TINY_VIT``); return how many were replaced."""
-    from declip_mm.testing import TINY_EVA, TINY_VIT
+    """Replace, in place, the named ``arch`` of every DeCLIP tower by :func:`shallow_arch`;
+    return how many towers were seen."""
     count = 0
     for node, _ in typed_dicts(cfg):
         name = str(node['type']).split('.')[-1]
         if name in TOWER_TYPES and 'arch' in node:
-            arch = node['arch']
-            eva = 'EVA' in arch.upper() if isinstance(arch, str) else 'rope' in str(arch)
-            node['arch'] = dict(TINY_EVA if eva else TINY_VIT)
+            node['arch'] = shallow_arch(node['arch'])
             count += 1
     return count
