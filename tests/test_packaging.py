@@ -271,7 +271,8 @@ def test_test_py_tta_for_mmseg_needs_the_config_entries(tmp_path):
     with pytest.raises(ConfigError, match='--tta needs tta_pipeline in the config'):
         test.build_config(test.parse_args([cfg_path, 'x.pth', '--tta']))
     with_tta = tmp_path / 'with_tta.py'
-    with_tta.write_text(f"_base_ = [{cfg_path!r}]\ntta_pipeline = [dict(type='LoadImageFromFile')]\n")
+    with_tta.write_text(f"_base_ = [{cfg_path!r}]\n"
+                        "tta_pipeline = [dict(type='LoadImageFromFile')]\n")
     cfg = test.build_config(test.parse_args([str(with_tta), 'x.pth', '--tta']))
     assert cfg.model.type == 'SegTTAModel'
     assert cfg.model.module.type == 'DeCLIPTrainingFreeSegmentor'

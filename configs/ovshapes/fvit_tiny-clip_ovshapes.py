@@ -6,4 +6,5 @@
 _base_ = ['./fvit_tiny-declip_ovshapes.py']
 
 model = dict(backbone=dict(mode='vanilla',
-                           init_cfg=dict(type='Pretrained', checkpoint='declip_mm://assets/ovshapes/tiny_clip.pt')))
+                           init_cfg=dict(type='Pretrained',
+                                         checkpoint='declip_mm://assets/ovshapes/tiny_clip.pt')))
