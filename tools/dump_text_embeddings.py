@@ -18,7 +18,7 @@ from typing import List
 
 from _bootstrap import run_main
 
-from convert_checkpoint import parse_arch, save_atomic  # noqa: E402
+from convert_checkpoint import parse_arch  # noqa: E402
 
 
 def read_vocab(spec: str) -> List[str]:
@@ -64,8 +64,9 @@ def main(argv=None) -> None:
     encoder.to(args.device).eval()
     with torch.no_grad():
         emb = encoder.encode_classes(vocab).float().cpu()
-    save_atomic({'classes': list(vocab), 'synonyms': groups, 'templates': encoder.templates,
-                 'embeddings': emb}, args.out)
+    from declip_mm.engine.atomic_io import atomic_torch_save
+    atomic_torch_save({'classes': list(vocab), 'synonyms': groups,
+                       'templates': encoder.templates, 'embeddings': emb}, args.out)
     print(f'wrote {args.out}: {emb.shape[0]} classes x {emb.shape[1]} dims, '
           f'{len(encoder.templates)} templates')
 

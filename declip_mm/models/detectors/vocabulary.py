@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from ...datasets.ov_detection.class_names import resolve_class_names
 from ...utils.errors import ConfigError
-from ...utils.safe_load import safe_torch_load
+from ...checkpoint import safe_torch_load
 from ..text.text_encoder import check_vocabulary, split_synonyms
 
 VocabSpec = Union[str, Sequence[Union[str, Sequence[str]]]]
