@@ -117,7 +117,7 @@ def test_wheel_ships_configs_tools_assets_and_requirements(tmp_path):
     for rel in ('version.py', '.mim/configs/ovcoco/declip_fvit.py',
                 '.mim/configs/ovshapes/fvit_tiny-declip_ovshapes.py', '.mim/tools/test.py',
                 '.mim/tools/train.py', '.mim/tools/dist_test.sh', 'assets/ovshapes/tiny_clip.pt',
-                'assets/ovshapes/tiny_declip.pt', 'datasets/segmentation/class_names/ade150.txt'):
+                'assets/ovshapes/tiny_declip.pt', 'vocab/class_names/ade150.txt'):
         assert f'declip_mm/{rel}' in names, rel
     assert not [n for n in names if '__pycache__' in n or n.startswith('tests/')]
     meta = wheel.read(f'declip_mm-{__version__}.dist-info/METADATA').decode()
