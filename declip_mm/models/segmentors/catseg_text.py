@@ -7,7 +7,6 @@ frozen and encodes under ``no_grad``; this subclass re-enables the chosen parame
 differentiable ``forward``. In eval mode the embeddings of a vocabulary are cached until the
 next ``train()`` (the weights do not change while evaluating).
 """
-import fnmatch
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -15,6 +14,7 @@ import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ..freezing import lock
 from ..text.text_encoder import DeCLIPTextEncoder
 
 TEXT_IN_PROJ = ('transformer.resblocks.*.attn.in_proj_weight',)
@@ -38,8 +38,7 @@ class DeCLIPCATSegTextEncoder(DeCLIPTextEncoder):
                  init_cfg: Optional[dict] = None):
         super().__init__(arch=arch, templates=templates, init_cfg=init_cfg)
         self.trainable = list(trainable)
-        for name, p in self.text.named_parameters():
-            p.requires_grad_(any(fnmatch.fnmatchcase(name, pat) for pat in self.trainable))
+        lock(self.text, [n for n, _ in self.text.named_parameters()], self.trainable)
         self._eval_cache: Dict[Tuple[str, ...], Tensor] = {}
 
     @property
