@@ -18,7 +18,12 @@ collation does, so the official code's valid-box filtering is exercised too.
 
 Cases (random tensors, float32, CPU, batch ``--batch`` >= 2):
 
-* ``qq``: the VFM grid equal to the student's, and smaller (the official bilinear resize);
+* ``qq``: the VFM grid equal to the student's (checked). With a smaller VFM grid the official
+  branch resizes the student's context bilinearly, then reads the ``(B, C, w, h)`` map's memory
+  as ``(B, h * w, C)`` tokens, which mixes channels and positions; declip_mm keeps the tokens
+  whole, so the two differ (printed, not checked), and declip_mm's loss on tokens laid out the
+  official way equals the official loss (checked). The official pipeline sizes the VFM view to
+  the student's grid (``proxy_resolution = L * patch``), so it never takes that path;
 * ``csa``: the official branch on its own context layout (heads split) fails for batch > 1
   (its per-head similarity ``(B * heads, N, N)`` is subtracted from the teacher's ``(B, N, N)``);
   at batch 1 it broadcasts over the heads and optimises a per-head objective, which is not the
@@ -103,6 +108,17 @@ def tokens_to_map(x: Tensor, grid: Tuple[int, int]) -> Tensor:
     return x.transpose(1, 2).reshape(x.shape[0], x.shape[2], *grid)
 
 
+def official_resize_layout(tokens: Tensor, grid: Tuple[int, int],
+                           size: Tuple[int, int]) -> Tensor:
+    """``(B, N, C)`` student tokens resized to ``size`` and laid out as the official qq branch
+    lays them out: the resized ``(B, C, h, w)`` map, transposed to ``(B, C, w, h)``, read as
+    ``(B, h * w, C)`` memory (which mixes channels and positions; declip_mm keeps the tokens)."""
+    b, _, c = tokens.shape
+    resized = F.interpolate(tokens_to_map(tokens, grid), size=size, mode='bilinear',
+                            align_corners=False)
+    return resized.transpose(-2, -1).contiguous().view(b, size[0] * size[1], c)
+
+
 def make_case(batch: int, grid: int, vfm_grid: int, seed: int, heads: int = 4, width: int = 32,
               dim: int = 16, vfm_dim: int = 24, max_boxes: int = 5) -> Dict[str, object]:
     """Random student / teacher / VFM tensors and the padded official batch."""
@@ -158,12 +174,19 @@ def run_cases(declip_cls: type, batch: int, seed: int) -> List[Tuple[str, str, o
         for key in ('loss_content', 'loss_context'):
             rows.append((name, key, abs(ref[key] - ours[key]), checked))
 
-    for vfm_grid, tag in ((6, 'grids equal'), (5, 'VFM grid 5x5, student 6x6')):
-        case = make_case(batch, 6, vfm_grid, seed)
-        compare(f'qq, batch {batch}, {tag}',
-                lambda c=case: official_losses(declip_cls, c, 'qq_vfm_distill',
-                                               split_heads(c['q'], c['heads'])),
-                our_losses(case, ('q',)))
+    case = make_case(batch, 6, 6, seed)
+    compare(f'qq, batch {batch}, grids equal',
+            lambda: official_losses(declip_cls, case, 'qq_vfm_distill',
+                                    split_heads(case['q'], case['heads'])),
+            our_losses(case, ('q',)))
+    small = make_case(batch, 6, 5, seed)
+    official_small = lambda: official_losses(  # noqa: E731
+        declip_cls, small, 'qq_vfm_distill', split_heads(small['q'], small['heads']))
+    compare(f'qq, batch {batch}, VFM grid 5x5 < student 6x6 (not checked)', official_small,
+            our_losses(small, ('q',)), checked=False)
+    compare(f'qq, batch {batch}, 5x5 < 6x6, ours on the official resize layout', official_small,
+            our_losses(dict(small, q=official_resize_layout(small['q'], (6, 6), (5, 5)),
+                            grid=(5, 5)), ('q',)))
     case = make_case(batch, 6, 6, seed + 1)
     ours = our_losses(case, ('q', 'k'))
     compare(f'csa, batch {batch}, official layout (heads split)',
@@ -200,7 +223,7 @@ def main() -> None:
             bad = checked and diff > args.tol
             failed |= bad
             verdict = ('FAIL' if bad else 'ok') if checked else 'info'
-            print(f'{name:62s} {key:13s} max |diff| {diff:.2e}  {verdict}')
+            print(f'{name:62s} {key:13s} |diff| {diff:.2e}  {verdict}')
         else:
             print(f'{name:62s} {key:13s} {diff}')
     sys.exit(1 if failed else 0)
