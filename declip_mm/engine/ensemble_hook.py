@@ -19,13 +19,14 @@ import json
 import os.path as osp
 from typing import Dict, Optional
 
-import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
+from ..checkpoint import pretrained_checkpoint, read_checkpoint, text_state_dict
 from ..registry import HOOKS
+from .atomic_io import atomic_torch_save
 from ..utils.errors import ConfigError
 
 
@@ -56,18 +57,8 @@ def ensemble_state_dict(student: Dict[str, Tensor], teacher: Dict[str, Tensor],
     return out
 
 
-def init_checkpoint(module: nn.Module) -> Optional[str]:
-    """The ``Pretrained`` checkpoint path of a module's ``init_cfg`` (None if there is none)."""
-    cfg = getattr(module, 'init_cfg', None)
-    if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-        return cfg.get('checkpoint')
-    return None
-
-
 def read_text_tower(path: str) -> Dict[str, Tensor]:
     """The text tower of a CLIP checkpoint under ``text.*`` keys (empty if it has none)."""
-    from ..models.backbones.checkpoint_io import read_checkpoint
-    from ..models.text.text_checkpoint import text_state_dict
     text = text_state_dict(read_checkpoint(path))
     return {f'text.{k}': v.detach().cpu() for k, v in text.items() if k != 'attn_mask'}
 
@@ -119,8 +110,8 @@ class DeCLIPEnsembleCheckpointHook(Hook):
     def text_tower(self, model: nn.Module) -> Dict[str, Tensor]:
         """``text.*`` tensors to store beside the image tower (read once)."""
         if self._text is None:
-            path = init_checkpoint(model.student) if self.text_checkpoint == 'init' \
-                else self.text_checkpoint
+            path = pretrained_checkpoint(model.student.init_cfg) \
+                if self.text_checkpoint == 'init' else self.text_checkpoint
             self._text = read_text_tower(path) if path else {}
         return self._text
 
@@ -139,7 +130,7 @@ class DeCLIPEnsembleCheckpointHook(Hook):
         arch = json.loads(json.dumps(model.student.arch_cfg, default=str))
         meta = dict(epoch=epoch, iter=runner.iter, alpha=self.alpha, mode=model.student.mode,
                     arch=arch, text_tower=bool(text), format='declip_mm DeCLIPViT state_dict')
-        torch.save(dict(state_dict=dict(state, **text), meta=meta), path)
+        atomic_torch_save(dict(state_dict=dict(state, **text), meta=meta), path)
         runner.logger.info(f'saved the alpha={self.alpha} ensembled backbone to {path}')
 
     def before_val_epoch(self, runner) -> None:

@@ -6,7 +6,6 @@ from .freezing import apply_distill_freezing, official_frozen_names
 from .losses import (DeCLIPContentLoss, DeCLIPContextLoss, context_correlation_loss,
                      cosine_similarity_matrix, region_content_loss, roi_features,
                      student_context_similarity)
-from .vfm_checkpoints import convert_dino, convert_dinov2, convert_sam, load_vfm_checkpoint
 from .vfm_teachers import (VFM_PRESETS, DeCLIPDINOTeacher, DeCLIPDINOv2Teacher,
                            DeCLIPSAMTeacher, VFMTeacher)
 
@@ -16,6 +15,5 @@ __all__ = [
     'copy_weights',
     'region_content_loss', 'context_correlation_loss', 'cosine_similarity_matrix',
     'student_context_similarity', 'roi_features', 'official_frozen_names',
-    'apply_distill_freezing', 'load_vfm_checkpoint', 'convert_dinov2', 'convert_dino',
-    'convert_sam'
+    'apply_distill_freezing'
 ]
