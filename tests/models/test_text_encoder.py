@@ -158,9 +158,8 @@ def test_disk_cache_failed_write_leaves_nothing(tiny_eva, tmp_path, monkeypatch)
     cache = tmp_path / 'cache'
     enc = encoder(tiny_eva, cache_dir=str(cache))
 
-    def broken_save(obj, path):
-        with open(path, 'wb') as f:
-            f.write(b'partial')
+    def broken_save(obj, buffer):
+        buffer.write(b'partial')     # serialised in memory first: nothing reaches the disk
         raise OSError('disk full')
 
     monkeypatch.setattr(torch, 'save', broken_save)
