@@ -29,7 +29,7 @@ LOCATIONS = ['declip_mm.datasets', 'declip_mm.engine', 'declip_mm.evaluation', '
 """Modules that register declip_mm's components (imported by the scope registries)."""
 
 SCOPED_NAMES = ('MODELS', 'TRANSFORMS', 'DATASETS', 'METRICS', 'HOOKS',
-                'OPTIM_WRAPPER_CONSTRUCTORS')
+                'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS')
 """The registries declip_mm registers into (by their name in ``mmengine.registry``)."""
 
 

@@ -157,6 +157,10 @@ def test_scope_reaches_task_components_of_its_library():
         seg.MODELS.get('DeCLIPTrainingFreeSegmentor')
     assert seg.DATASETS.get('declip_mm.OVShapesSegDataset').__name__ == 'OVShapesSegDataset'
     assert det.TRANSFORMS.get('declip_mm.DeCLIPLoadImageFromFile') is not None
+    assert det.HOOKS.get('declip_mm.DeCLIPEnsembleCheckpointHook') is not None
+    assert det.PARAM_SCHEDULERS.get('declip_mm.DeCLIPCosineAfterWarmupLR') is not None
+    assert seg.OPTIM_WRAPPER_CONSTRUCTORS.get(
+        'declip_mm.DeCLIPDistillOptimWrapperConstructor') is not None
     assert seg.MODELS.get('declip_mm.DeCLIPFViT') is None  # a detector is not an mmseg type
     from declip_mm.registry import SCOPED_REGISTRIES
     assert all(not r._module_dict for r in SCOPED_REGISTRIES.values())  # registered once
