@@ -100,9 +100,6 @@ class EmbeddingCache:
         """Disk file of an entry (None without a disk cache)."""
         return osp.join(self.cache_dir, f'{key}.pt') if self.cache_dir else None
 
-    def clear_memory(self) -> None:
-        self._memory.clear()
-
     def get_or_compute(self, names: List[str], templates: PromptTemplates, fingerprint: str,
                        compute: Callable[[], Tensor], kind: str = 'ensemble') -> Tensor:
         """The cached embeddings of ``names``, else ``compute()`` (stored in memory and on disk).
