@@ -30,8 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..checkpoint.safe_load import safe_torch_load
 from ..engine.atomic_io import atomic_torch_save
-from ..utils.errors import ConfigError
+from ..utils.errors import CheckpointError, ConfigError
 from .names import Entry, entry_key
 
 FORMAT = 'declip_mm.class_embeddings'
@@ -146,8 +147,10 @@ def load_class_embeddings(path: str) -> ClassEmbeddings:
         if path.endswith('.npy'):
             data = torch.from_numpy(np.load(path, allow_pickle=False))
         else:
-            data = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # truncated, pickled objects, not a torch / numpy file
+            data = safe_torch_load(path)
+    except CheckpointError as err:  # truncated, refused globals, not a torch file
+        raise ConfigError(f'cannot read class embeddings {path}: {err}') from None
+    except Exception as err:  # not a numpy file
         raise ConfigError(f'cannot read class embeddings {path}: '
                           f'{type(err).__name__}: {str(err).splitlines()[0][:200]}') from None
     out = _parse(data)
