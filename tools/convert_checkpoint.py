@@ -30,13 +30,17 @@ from _bootstrap import run_main
 
 def parse_arch(spec: Optional[str]) -> Union[str, dict, None]:
     """An arch name, a JSON file of the EVA-CLIP model-config form, or inline JSON."""
+    from declip_mm.utils.errors import ConfigError
     if spec is None:
         return None
-    if spec.lstrip().startswith('{'):
-        return json.loads(spec)
-    if spec.endswith('.json'):
-        with open(spec) as f:
-            return json.load(f)
+    try:
+        if spec.lstrip().startswith('{'):
+            return json.loads(spec)
+        if spec.endswith('.json'):
+            with open(spec, encoding='utf-8') as f:
+                return json.load(f)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f'--arch {spec}: {type(err).__name__}: {err}') from None
     return spec
 
 

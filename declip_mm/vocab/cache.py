@@ -53,7 +53,7 @@ def _version(t: Tensor) -> int:
 
 
 def weights_fingerprint(module: nn.Module) -> str:
-    """Hash of ``module``'s tensors (name, shape, 64 values sampled over each).
+    """Hash of ``module``'s tensors (name, shape and every value).
 
     Recomputed only when a tensor was replaced or modified in place (``load_state_dict`` and
     optimiser steps bump ``_version``); the memo is kept on the module.
@@ -64,10 +64,8 @@ def weights_fingerprint(module: nn.Module) -> str:
     if memo is None or memo[0] != signature:
         h = hashlib.sha1()
         for name, t in tensors.items():
-            flat = t.detach().reshape(-1)
-            sample = flat[::max(1, flat.numel() // 64)][:64].float().cpu()
-            h.update(f'{name}{tuple(t.shape)}'.encode())
-            h.update(sample.numpy().tobytes())
+            h.update(f'{name}{tuple(t.shape)}{t.dtype}'.encode())
+            h.update(t.detach().float().cpu().contiguous().numpy().data)
         memo = (signature, h.hexdigest())
         object.__setattr__(module, '_declip_fingerprint', memo)
     return memo[1]
