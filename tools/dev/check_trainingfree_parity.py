@@ -37,7 +37,7 @@ import os
 import sys
 import tempfile
 import types
-from typing import Dict, List, Tuple
+from typing import List, Tuple
 
 DEV = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, DEV)
@@ -112,11 +112,20 @@ def import_official_segmentor(repo: str, clip: OfficialCLIP) -> types.ModuleType
     file_utils.pt_load = lambda *a, **k: (_ for _ in ()).throw(RuntimeError('not used'))
     prompts = types.ModuleType('prompts')
     prompts.__path__ = [os.path.join(repo, 'prompts')]
-    sys.modules.update({'open_clip': open_clip, 'open_clip.factory': factory,
-                        'training': training, 'training.file_utils': file_utils,
-                        'prompts': prompts})
-    _load_path('prompts.imagenet_template', os.path.join(repo, 'prompts', 'imagenet_template.py'))
-    return _load_path('_zsss_declip_segmentor', os.path.join(repo, 'declip_segmentor.py'))
+    stubs = {'open_clip': open_clip, 'open_clip.factory': factory, 'training': training,
+             'training.file_utils': file_utils, 'prompts': prompts}
+    saved = {name: sys.modules.get(name) for name in stubs}
+    sys.modules.update(stubs)
+    try:  # the names are bound at import; the real open_clip (ours uses it) comes back after
+        _load_path('prompts.imagenet_template',
+                   os.path.join(repo, 'prompts', 'imagenet_template.py'))
+        return _load_path('_zsss_declip_segmentor', os.path.join(repo, 'declip_segmentor.py'))
+    finally:
+        for name, mod in saved.items():
+            if mod is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = mod
 
 
 def build_ours(arch: dict, weights: str, class_file: str, scale: float, thd: float):
@@ -163,6 +172,7 @@ def compare_benchmark(name: str, class_file: str, official_mod, clip: OfficialCL
     ours = build_ours(arch, weights, class_file, scale, thd)
     text, _ = ours.text_embeddings()
     text = nn.functional.normalize(text, dim=-1)
+    name = f'{name} ({os.path.basename(class_file)})'
     rows = [(f'{name}: text embeddings ({len(text)} names x 80 templates)',
              (text - off.query_features).abs().max().item(), 0)]
     for photo_name, size, ori in PHOTOS:
@@ -208,12 +218,12 @@ def main(argv=None) -> None:
     if not os.path.isfile(os.path.join(repo, 'declip_segmentor.py')):
         raise ConfigError(f'{repo} is not a clone of the ZSSS branch of xiaomoguhz/DeCLIP '
                           '(declip_segmentor.py is missing)')
-    benches: Dict[str, str] = {}
+    benches: List[Tuple[str, str]] = []
     for item in args.classes:
         name, _, path = item.partition('=')
         if name not in BENCHMARKS:
             raise ConfigError(f'--classes: unknown benchmark {name!r} ({", ".join(BENCHMARKS)})')
-        benches[name] = path or os.path.join(repo, 'configs', f'cls_{name}.txt')
+        benches.append((name, path or os.path.join(repo, 'configs', f'cls_{name}.txt')))
     mods = fid.import_official(repo)
     clip = build_official_clip(TINY_EVA, mods, args.seed)
     official_mod = import_official_segmentor(repo, clip)
@@ -222,7 +232,7 @@ def main(argv=None) -> None:
         weights = os.path.join(tmp, 'clip.pt')
         torch.save({f'visual.{k}': v for k, v in clip.visual.state_dict().items()}
                    | {f'text.{k}': v for k, v in clip.text.state_dict().items()}, weights)
-        for name, path in benches.items():
+        for name, path in benches:
             rows += compare_benchmark(name, path, official_mod, clip, TINY_EVA, weights)
     bad = 0
     for figure, diff, pixels in rows:
