@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from mmengine.structures import PixelData
 from torch import Tensor
 
+from ...vocab import split_synonyms
+
 
 def center_pad_to_multiple(x: Tensor, multiple: int) -> Tuple[Tensor, Tuple[int, int, int, int]]:
     """Zero-pad ``(B, C, H, W)`` evenly on both sides to multiples of ``multiple``.
@@ -64,13 +66,13 @@ def vocabulary_groups(entries: Sequence[str], first_only: bool = False
     """Flatten a vocabulary of synonym groups.
 
     Args:
-        entries: one per class, ``'a; b'`` or ``'a, b'`` synonym strings (see ``split_synonyms``).
+        entries: one per class, ``'a; b'`` synonym strings or lists
+            (``declip_mm.vocab.split_synonyms``).
         first_only: keep only each class's first name (CAT-Seg's choice for alternative names).
 
     Returns:
         the names, and ``(S,)`` the class index of each.
     """
-    from ..text.text_encoder import split_synonyms
     groups = [split_synonyms(e) for e in entries]
     if first_only:
         groups = [g[:1] for g in groups]

@@ -24,12 +24,12 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
-from ...datasets.segmentation.class_names import load_class_names
 from ...utils.errors import ConfigError
+from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
 from .dataset_meta import VocabularyMeta
-from .seg_utils import (center_pad_to_multiple, cosine_logits, postprocess_scores, reduce_synonyms,
-                        threshold_background)
+from .seg_utils import (center_pad_to_multiple, cosine_logits, postprocess_scores,
+                        reduce_synonyms, threshold_background)
 
 CLIP_MEAN = [122.771, 116.746, 104.094]
 CLIP_STD = [68.501, 66.632, 70.323]
@@ -100,7 +100,7 @@ class DeCLIPTrainingFreeSegmentor(VocabularyMeta, EncoderDecoder):
     # ------------------------------------------------------------------ vocabulary
     def set_vocabulary(self, class_names: Union[str, Sequence[str]]) -> None:
         """Replace the classes (any vocabulary at test time; synonyms with ``'; '``)."""
-        names = load_class_names(class_names)
+        names = resolve_vocabulary(class_names)
         if not 0 <= self.bg_idx < len(names):
             raise ConfigError(f'bg_idx {self.bg_idx} is outside the {len(names)} classes')
         self.class_names = names
