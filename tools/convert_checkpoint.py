@@ -17,6 +17,11 @@ embeddings) so that ``open_clip.create_model(NAME, pretrained=OUT)`` loads stric
 text tower the file holds the image tower only: load it with
 ``model.visual.load_state_dict({k[7:]: v ...})`` or open_clip's ``pretrained_image_path``.
 
+``--catseg-official``: ``IN`` is the official DeCLIP CAT-Seg release (detectron2 ``.pth`` of the
+DeCLIP_CATSeg branch); ``OUT`` is a ``DeCLIPCATSeg`` checkpoint for ``tools/test.py`` with the
+CAT-Seg configs (key table: ``declip_mm/checkpoint/layouts/catseg_official.py``); ``--arch``
+names the CLIP size the file must hold (default ``EVA02-CLIP-B-16``; JSON: its vision width).
+
 With ``--arch`` the weights are first loaded strictly into ``DeCLIPViT(arch)`` (and the text
 tower into ``DeCLIPTextEncoder(arch)``), so a mismatch fails here with one clear message.
 """
@@ -118,12 +123,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('input', help='declip_mm / detector / official DeCLIP checkpoint')
     parser.add_argument('output', help='where to write the open_clip state dict')
     parser.add_argument('--arch', help='check the weights against this arch (name or .json)')
+    parser.add_argument('--catseg-official', action='store_true',
+                        help='IN is the official DeCLIP CAT-Seg (detectron2) checkpoint')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     from declip_mm.models.backbones.checkpoint_io import read_checkpoint
+    if args.catseg_official:
+        from declip_mm.checkpoint.layouts import catseg_official
+        arch = parse_arch(args.arch) or 'EVA02-CLIP-B-16'  # a name, or JSON with the width
+        size = arch['vision_cfg']['width'] if isinstance(arch, dict) else arch
+        sd = catseg_official.convert(read_checkpoint(args.input), size, source=args.input)
+        save_atomic(dict(state_dict=sd, meta=dict(converted_from=args.input)), args.output)
+        print(f'wrote {args.output}: {len(sd)} DeCLIPCATSeg tensors')
+        return
     out = convert(read_checkpoint(args.input), parse_arch(args.arch))
     save_atomic(out, args.output)
     n_vis = sum(k.startswith('visual.') for k in out)
