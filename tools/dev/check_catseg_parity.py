@@ -20,10 +20,11 @@ Per case (random weights from ``declip_mm.testing.seeded_tensor``, float32, CPU)
    strictly into ``DeCLIPCATSeg`` built from our B/16 config (with the case's sizes);
 3. our ``logits`` and ``predict`` (``test_cfg`` slide) outputs are compared.
 
-Cases: ``tiny`` (EVA tower 64 wide, 9 blocks; 3 classes, CAT-Seg's class padding to 256),
-``tiny-topk`` (``pad_len`` 2: the top-k class selection and the -100 fill), ``b16`` (the real
-EVA02-CLIP-B/16 sizes and head). ``--write-fixture`` stores the ``tiny`` case's official
-outputs (no weights: they are rebuilt from names and shapes) for
+Cases: ``tiny`` (EVA tower 64 wide, 9 blocks, head 32 wide; 3 classes, ``pad_len`` 4: one
+learnt padding class), ``tiny-topk`` (``pad_len`` 2: the top-k class selection and the -100
+fill), ``tiny-pad256`` (the released ``pad_len`` 256: 253 padding classes), ``b16`` (the real
+EVA02-CLIP-B/16 sizes and head, ``pad_len`` 256). ``--write-fixture`` stores the ``tiny`` case's
+official outputs (no weights: they are rebuilt from names and shapes) for
 ``tests/checkpoint/test_catseg_official.py``.
 
 Exits 1 if any difference exceeds ``--tol``.
@@ -55,9 +56,11 @@ B16_HEAD = dict(hidden_dim=128, num_heads=4, num_layers=2, window_size=12,
                 guidance_dims=(256, 128), guidance_proj_dims=(32, 16))
 NAMES = ['wall', 'person, people', 'sky']
 CASES = {
-    'tiny': dict(clip=TINY_CLIP, head=TINY_HEAD, names=NAMES, slide_size=(150, 200)),
+    'tiny': dict(clip=TINY_CLIP, head=TINY_HEAD, names=NAMES, pad_len=4, slide_size=(150, 200)),
     'tiny-topk': dict(clip=TINY_CLIP, head=TINY_HEAD, names=NAMES, pad_len=2, slide=False,
                       slide_size=(150, 200)),
+    'tiny-pad256': dict(clip=TINY_CLIP, head=TINY_HEAD, names=NAMES, slide=False,
+                        slide_size=(150, 200)),
     'b16': dict(clip='EVA02-CLIP-B-16', head=B16_HEAD, names=NAMES, slide_size=(300, 400)),
 }
 CONFIG = 'configs/segmentation/catseg/catseg_declip-eva02-b16_4xb1-80k_coco-stuff171-384x384.py'
@@ -67,9 +70,11 @@ CONFIG = 'configs/segmentation/catseg/catseg_declip-eva02-b16_4xb1-80k_coco-stuf
 def our_model(case: dict, clip_arch: dict):
     """``DeCLIPCATSeg`` from our B/16 config with the case's sizes, random weights."""
     from mmengine.config import Config
+    from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
     import declip_mm  # noqa: F401  (registers)
+    init_default_scope('mmseg')
     cfg = Config.fromfile(os.path.join(ROOT, CONFIG)).model
     head = case['head']
     cfg.backbone.update(arch=clip_arch, init_cfg=None)
@@ -160,7 +165,8 @@ def write_fixture(path: str, case: dict, ref: dict) -> None:
     """Official outputs of the tiny case (every 2nd pixel / every 3rd for the slide scores),
     its parameter names and shapes, buffer names: no weights, no upstream code."""
     sd_keys = sorted(ref['shapes'])
-    fixture = dict(case={k: case[k] for k in ('clip', 'head', 'names', 'seed', 'slide_size')},
+    fixture = dict(case={k: case[k] for k in ('clip', 'head', 'names', 'seed', 'slide_size',
+                                               'pad_len')},
                    shapes=ref['shapes'], buffers=ref['buffers'],
                    logits384=ref['logits384'][..., ::2, ::2].clone(),
                    slide=ref['slide'][:, ::3, ::3].clone())
@@ -175,7 +181,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--declip-repo', required=True, help='xiaomoguhz/DeCLIP checkout')
     parser.add_argument('--official-python', default=sys.executable,
                         help='a Python with detectron2 (default: this one)')
-    parser.add_argument('--cases', nargs='+', default=['tiny', 'tiny-topk'], choices=list(CASES))
+    parser.add_argument('--cases', nargs='+', default=['tiny', 'tiny-topk', 'tiny-pad256'],
+                        choices=list(CASES))
     parser.add_argument('--tol', type=float, default=1e-4)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--threads', type=int, default=1)
