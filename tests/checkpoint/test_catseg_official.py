@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from declip_mm.checkpoint.layouts import catseg_official as layout
-from declip_mm.engine.checkpoint_checks import mismatch_summary
+from declip_mm.checkpoint.mismatch import mismatch_summary
 from declip_mm.testing import seeded_image, seeded_tensor
 from declip_mm.utils.errors import CheckpointError
 

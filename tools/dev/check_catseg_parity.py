@@ -89,8 +89,10 @@ def our_model(case: dict, clip_arch: dict):
                            clip_width=clip_arch['vision_cfg']['width'],
                            decoder_dims=head['decoder_dims'], guidance_dims=head['guidance_dims'],
                            guidance_proj_dims=head['guidance_proj_dims'])
-    cfg.update(train_class_names=case['names'], test_class_names=case['names'],
-               first_synonym_only=True)
+    # CAT-Seg's JSON lists separate alternative names with ', ' (its text side encodes the
+    # first); declip_mm's vocabularies use '; ' (as the catseg_*.txt files converted from them)
+    names = [n.replace(', ', '; ') for n in case['names']]
+    cfg.update(train_class_names=names, test_class_names=names, first_synonym_only=True)
     return MODELS.build(cfg).eval()
 
 
