@@ -57,7 +57,8 @@ def test_round_trip_names_shapes_values(fixture, model):
     assert {id(v) for v in out.values()} == {id(sd[k]) for k in kept}
     pairs = {
         AGG + 'layers.1.attention.padding_tokens': 'neck.layers.1.classes.pad_token',
-        AGG + 'layers.0.swin_block.block_2.attn.q.weight': 'neck.layers.0.spatial.blocks.1.attn.q.weight',
+        AGG + 'layers.0.swin_block.block_2.attn.q.weight':
+            'neck.layers.0.spatial.blocks.1.attn.q.weight',
         AGG + 'layers.0.attention.MLP.2.bias': 'neck.layers.0.classes.mlp.2.bias',
         AGG + 'decoder2.conv.double_conv.4.bias': 'decode_head.ups.1.convs.1.gn.bias',
         AGG + 'decoder_guidance_projection.1.0.weight': 'decode_head.guidance_proj.1.conv.weight',

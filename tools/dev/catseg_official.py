@@ -57,7 +57,8 @@ def load_upstream(catseg_repo: str, declip_repo: str) -> Dict[str, types.ModuleT
     with contextlib.redirect_stdout(io.StringIO()):  # "Please pip install apex / xformers"
         # eva_clip/modified_resnet.py imports its package as ``open_clip.eva_clip``
         sys.modules['open_clip.eva_clip'] = sys.modules['_official_eva_clip']
-        sys.modules['open_clip.eva_clip.utils'] = importlib.import_module('_official_eva_clip.utils')
+        utils = importlib.import_module('_official_eva_clip.utils')
+        sys.modules['open_clip.eva_clip.utils'] = utils
         mods = dict(cat_seg=importlib.import_module('cat_seg'),
                     clip=importlib.import_module('cat_seg.third_party.clip'),
                     eva_model=importlib.import_module('_official_eva_clip.model'),
