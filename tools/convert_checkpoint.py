@@ -1,6 +1,10 @@
 """Export a distilled DeCLIP encoder to a state dict that open_clip loads.
 
     python tools/convert_checkpoint.py IN OUT [--arch NAME|FILE.json]
+    python tools/convert_checkpoint.py IN OUT --from clipself-fvit [--config CONFIG]
+
+The second form turns a CLIPSelf F-ViT detector checkpoint into a declip_mm ``DeCLIPFViT``
+checkpoint (key table: ``declip_mm/checkpoint/layouts/clipself_fvit.py``).
 
 ``IN`` is any checkpoint declip_mm reads: a ``DeCLIPViT`` state dict, an MMDetection /
 MMSegmentation / distiller checkpoint (``backbone.visual.*``, ``student.visual.*``), or an
@@ -118,11 +122,35 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('input', help='declip_mm / detector / official DeCLIP checkpoint')
     parser.add_argument('output', help='where to write the open_clip state dict')
     parser.add_argument('--arch', help='check the weights against this arch (name or .json)')
+    parser.add_argument('--from', dest='source', choices=('declip', 'clipself-fvit'),
+                        default='declip',
+                        help="'clipself-fvit': convert a CLIPSelf F-ViT detector (mmdet 2) into a "
+                        'declip_mm DeCLIPFViT checkpoint instead of exporting an encoder')
+    parser.add_argument('--config', help="with --from clipself-fvit: check the result against "
+                        "this DeCLIPFViT config's model (key names and shapes)")
     return parser.parse_args(argv)
+
+
+def convert_clipself_fvit_file(args: argparse.Namespace) -> None:
+    """``--from clipself-fvit``: CLIPSelf F-ViT checkpoint -> ``{'state_dict': ...}``."""
+    from declip_mm.checkpoint.layouts.clipself_fvit import check_fits, convert_clipself_fvit
+    from declip_mm.models.backbones.checkpoint_io import read_checkpoint
+    out = convert_clipself_fvit(read_checkpoint(args.input))
+    if args.config:
+        from mmdet.registry import MODELS
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+        import declip_mm  # noqa: F401
+        init_default_scope('mmdet')
+        check_fits(out, MODELS.build(Config.fromfile(args.config).model).state_dict())
+    save_atomic({'state_dict': out, 'meta': {'converted_from': 'clipself-fvit'}}, args.output)
+    print(f'wrote {args.output}: {len(out)} DeCLIPFViT tensors')
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.source == 'clipself-fvit':
+        return convert_clipself_fvit_file(args)
     from declip_mm.models.backbones.checkpoint_io import read_checkpoint
     out = convert(read_checkpoint(args.input), parse_arch(args.arch))
     save_atomic(out, args.output)

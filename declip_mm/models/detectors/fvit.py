@@ -126,7 +126,10 @@ class DeCLIPFViT(TwoStageDetector):
         if emb.shape[1] != head.embed_dim:
             raise ConfigError(f'class embeddings have {emb.shape[1]} dimensions, the bbox head '
                               f'expects {head.embed_dim}')
-        head.set_classes(emb, self.vocabulary.base_mask(names))
+        background = None
+        if head.background == 'text':
+            background = self.vocabulary.background_embedding(device=emb.device)
+        head.set_classes(emb, self.vocabulary.base_mask(names), background)
 
     # ------------------------------------------------------------------ features
     def extract_backbone(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
