@@ -39,16 +39,6 @@ def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- helpers
-def test_parse_words():
-    import demo
-    from declip_mm.utils.errors import ConfigError
-    assert demo.parse_words(' cat, red car,,kitten; cat ') == ['cat', 'red car', 'kitten; cat']
-    with pytest.raises(ConfigError, match='at least one word'):
-        demo.parse_words(' , ')
-    with pytest.raises(ConfigError, match='duplicated'):
-        demo.parse_words('cat,cat')
-
-
 def test_draw_factor_and_enlarge():
     import demo
     from mmdet.structures import DetDataSample

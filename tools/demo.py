@@ -16,9 +16,10 @@ such as the 64 px OV-Shapes scenes):
   CLIP weights (the config's ``init_cfg`` or ``--checkpoint``).
 
 The words replace the model's vocabulary (``set_vocabulary``); ``'kitten; cat'`` gives one class
-with two synonyms. Without ``--checkpoint`` the weights named in the config's ``init_cfg`` are
-loaded; with it, the checkpoint is loaded over the built model (a detector / segmentor file, or a
-bare CLIP / DeCLIP file for the segmentors).
+with two synonyms. ``--words`` is read by ``declip_mm.vocab.resolve_vocabulary`` (a builtin
+vocabulary name or a class file works too). Without ``--checkpoint`` the weights named in the
+config's ``init_cfg`` are loaded; with it, the checkpoint is loaded over the built model (a
+detector / segmentor file, or a bare CLIP / DeCLIP file for the segmentors).
 
 Example (no training needed, the shipped tiny OV-Shapes CLIP)::
 
@@ -44,7 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description='Open-vocabulary detection / segmentation pictures')
     p.add_argument('images', nargs='+', help='image files')
     p.add_argument('--words', required=True,
-                   help='comma-separated class names, e.g. "cat,coffee cup,kitten; cat"')
+                   help='comma-separated class names, e.g. "cat,coffee cup,kitten; cat" (";" '
+                        'separates synonyms), a .txt / .json class file or a builtin vocabulary')
     p.add_argument('--config', required=True, help='an mmdet or mmseg config')
     p.add_argument('--checkpoint', default=None,
                    help='weights loaded over the model (default: the config\'s init_cfg)')
@@ -60,17 +62,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--cfg-options', nargs='+', default=None, metavar='KEY=VALUE',
                    help='override config entries, as in tools/test.py')
     return p.parse_args(argv)
-
-
-def parse_words(text: str) -> List[str]:
-    """``'cat, red car,,kitten; cat'`` -> ``['cat', 'red car', 'kitten; cat']``."""
-    from declip_mm.utils.errors import ConfigError
-    words = [w.strip() for w in text.split(',') if w.strip()]
-    if not words:
-        raise ConfigError('--words: give at least one word, e.g. --words "cat,dog"')
-    if len(set(words)) != len(words):
-        raise ConfigError(f'--words: duplicated words in {words}')
-    return words
 
 
 def distinct_colours(n: int) -> List[Colour]:
@@ -258,7 +249,13 @@ def main(argv=None) -> None:
     from mmengine.logging import MMLogger
     MMLogger.get_instance('mmengine', log_level='WARNING')  # no weight-init report
     import declip_mm  # noqa: F401  (registers the models)
-    words = parse_words(args.words)
+    from declip_mm.utils.errors import ConfigError
+    from declip_mm.vocab import check_vocabulary, resolve_vocabulary
+    try:
+        words = resolve_vocabulary(args.words, free_text=True)
+        check_vocabulary(words)
+    except ConfigError as err:
+        raise ConfigError(f'--words: {err}') from None
     for out in demo(args.images, words, cfg, args.checkpoint, args.out_dir, args.score_thr,
                     args.seg_thr, args.draw_size, args.device):
         print(out)

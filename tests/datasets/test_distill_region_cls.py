@@ -185,3 +185,24 @@ def test_text_classifier_from_a_text_encoder():
     assert clf.predict(dense, [sample])[0].pred_box_topk[0, 0].item() == 1
     with pytest.raises(ConfigError, match='classes'):
         DeCLIPRegionTextClassifier(text_encoder=enc_cfg)
+
+
+def test_text_classifier_reads_dumped_and_fvit_files(tmp_path):
+    """Files in declip_mm's format (tools/dump_text_embeddings.py) and CLIPSelf F-ViT's
+    ``{name: vector}`` layout: rows are taken by class name, in the order of ``classes``."""
+    from declip_mm.vocab import ClassEmbeddings, save_class_embeddings
+    emb = torch.eye(3, 4)
+    save_class_embeddings(str(tmp_path / 'dump.pt'),
+                          ClassEmbeddings(emb, ['cat', 'wall; walls', 'sky'], ['a {}.'], 'plain'))
+    torch.save({'sky': emb[2] * 3, 'cat': emb[0], 'wall': emb[1], 'background': torch.ones(4)},
+               tmp_path / 'fvit.pt')
+    for name in ('dump.pt', 'fvit.pt'):
+        clf = DeCLIPRegionTextClassifier(class_embeddings=str(tmp_path / name),
+                                         classes=['sky', 'cat'], topk=2)
+        got = clf.class_embeddings(torch.device('cpu'))
+        assert torch.equal(got, emb[[2, 0]]), name
+    clf = DeCLIPRegionTextClassifier(class_embeddings=str(tmp_path / 'dump.pt'))
+    assert torch.equal(clf.class_embeddings(torch.device('cpu')), emb)   # file order
+    clf = DeCLIPRegionTextClassifier(class_embeddings=str(tmp_path / 'fvit.pt'), classes=['dog'])
+    with pytest.raises(ConfigError, match="no entry for \\['dog'\\]"):
+        clf.class_embeddings(torch.device('cpu'))

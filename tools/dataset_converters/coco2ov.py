@@ -22,8 +22,7 @@ from typing import Dict, Iterable, List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from declip_mm.datasets.ov_detection.class_names import (  # noqa: E402
-    OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES)
+from declip_mm.vocab import OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES  # noqa: E402
 
 TRAIN_OUT = 'instances_train2017_seen_2_65_cat.json'
 VAL_OUT = 'instances_val2017_all_2.json'

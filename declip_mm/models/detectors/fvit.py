@@ -22,9 +22,8 @@ from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from ...datasets.ov_detection.class_names import resolve_class_names
 from ...utils.errors import CheckpointError, ConfigError
-from ..text.text_encoder import check_vocabulary, split_synonyms
+from ...vocab import check_vocabulary, resolve_vocabulary, split_synonyms
 from .vocabulary import DeCLIPVocabulary, VocabSpec
 
 
@@ -69,7 +68,7 @@ class DeCLIPFViT(TwoStageDetector):
                  text_encoder: OptConfigType = None, class_embeddings: Optional[str] = None,
                  test_vocabulary: Optional[VocabSpec] = None,
                  data_preprocessor: OptConfigType = None, init_cfg: OptMultiConfig = None):
-        names = resolve_class_names(vocabulary)
+        names = resolve_vocabulary(vocabulary)
         backbone = copy.deepcopy(backbone)
         backbone['out_dense'] = True
         backbone.setdefault('frozen', True)
@@ -105,7 +104,7 @@ class DeCLIPFViT(TwoStageDetector):
         if words is None:
             self.test_vocabulary = None
             return
-        names = resolve_class_names(words)
+        names = resolve_vocabulary(words)
         check_vocabulary(names)
         self.test_vocabulary = names
 

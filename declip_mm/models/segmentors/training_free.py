@@ -20,8 +20,8 @@ from mmseg.structures import SegDataSample
 from mmseg.models.segmentors import BaseSegmentor
 from torch import Tensor
 
-from ...datasets.segmentation.class_names import load_class_names
 from ...utils.errors import ConfigError
+from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
 from .seg_utils import (center_pad_to_multiple, cosine_logits, default_metas, reduce_synonyms,
                         restore_to_original, slide_inference, threshold_background)
@@ -81,7 +81,7 @@ class DeCLIPTrainingFreeSegmentor(BaseSegmentor):
     # ------------------------------------------------------------------ vocabulary
     def set_vocabulary(self, class_names: Union[str, Sequence[str]]) -> None:
         """Replace the classes (any vocabulary at test time; synonyms with ``'; '``)."""
-        self.class_names = load_class_names(class_names)
+        self.class_names = resolve_vocabulary(class_names)
         if not 0 <= self.bg_idx < len(self.class_names):
             raise ConfigError(f'bg_idx {self.bg_idx} is outside the '
                               f'{len(self.class_names)} classes')
