@@ -54,12 +54,12 @@ def setup_imports(clipself: str) -> None:
 
 
 TINY = dict(embed_dim=16,
-            vision_cfg=dict(image_size=32, layers=4, width=32, head_width=16, patch_size=8,
+            vision_cfg=dict(image_size=32, layers=4, width=16, head_width=8, patch_size=8,
                             mlp_ratio=2.6667, rope=True, subln=True, naiveswiglu=True,
                             pt_hw_seq_len=4, intp_freq=True, eva_model_name='eva-parity-tiny',
                             xattn=False, fusedLN=False, drop_path_rate=0.0),
             text_cfg=dict(context_length=77, vocab_size=49408, width=16, heads=2, layers=1))
-"""A tiny EVA02 tower (4 blocks of width 32, patch 8) for the ``--tiny`` fixture run."""
+"""A tiny EVA02 tower (4 blocks of width 16, 2 heads, patch 8) for the ``--tiny`` fixture run."""
 
 
 def make_tiny(cfg) -> None:
@@ -68,7 +68,7 @@ def make_tiny(cfg) -> None:
     factory._MODEL_CONFIGS['EVA02-parity-tiny'] = TINY
     m = cfg.model
     m.backbone.update(model_name='EVA02-parity-tiny', out_indices=[0, 1, 2, 3])
-    m.neck.update(in_channels=[32] * 4, out_channels=16)
+    m.neck.update(in_channels=[TINY['vision_cfg']['width']] * 4, out_channels=16)
     m.rpn_head.update(in_channels=16, feat_channels=16)
     m.rpn_head.anchor_generator.strides = [2, 4, 8, 16, 32]
     m.roi_head.bbox_roi_extractor.update(out_channels=16, featmap_strides=[2, 4, 8, 16])

@@ -92,6 +92,8 @@ class DeCLIPFViT(TwoStageDetector):
         if head.embed_dim != self.backbone.embed_dim:
             raise ConfigError(f'bbox_head.embed_dim={head.embed_dim} but the backbone arch '
                               f'embeds into {self.backbone.embed_dim} dimensions')
+        if head.background == 'text' and self.vocabulary.text_encoder is None:
+            self.vocabulary.background_embedding()  # a file without a background row: one line
         vlm = getattr(self.roi_head, 'vlm_roi_extractor', None)
         if vlm is not None and list(vlm.featmap_strides) != [self.backbone.patch_size]:
             raise ConfigError(f'vlm_roi_extractor.featmap_strides={list(vlm.featmap_strides)} '

@@ -1,10 +1,15 @@
 """F-ViT's box head (cls-FC region embedding, text background), transfer head and the RPN
 head with normalised convs: key layout and numbers against hand-written reference maths."""
+import os
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 import declip_mm  # noqa: F401
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 BN = dict(type='BN', requires_grad=True)
 
@@ -163,3 +168,61 @@ def test_norm_rpn_head_layout_and_numbers():
     assert torch.allclose(reg, F.conv2d(y, head.rpn_reg.weight, head.rpn_reg.bias), atol=1e-6)
     plain = MODELS.build(dict(cfg, type='DeCLIPNormRPNHead', norm_cfg=None))
     assert 'rpn_conv.0.conv.bias' in plain.state_dict()  # without norm: mmdet's RPNHead
+
+
+def tiny_text_bg_detector(tmp_path, table):
+    from mmdet.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    from fvit_tiny import tiny_fvit_cfg
+    init_default_scope('mmdet')
+    path = str(tmp_path / 'classes.pt')
+    torch.save(table, path)
+    cfg = tiny_fvit_cfg(vocabulary=['person', 'car', 'dog', 'cat'], text_encoder=None,
+                        class_embeddings=path)
+    cfg.roi_head.bbox_head.update(region_embedding='cls_fc', num_cls_fcs=1, num_reg_fcs=1,
+                                  background='text')
+    return MODELS.build(cfg), path
+
+
+def test_detector_uses_the_files_background_row(tmp_path):
+    """F-ViT's *_with_background_*.pt: the 'background' row is the background of both
+    branches; predictions change when only that row changes."""
+    g = torch.Generator().manual_seed(0)
+    table = {n: torch.randn(32, generator=g) for n in ('person', 'car', 'dog', 'cat',
+                                                       'background')}
+    model, _ = tiny_text_bg_detector(tmp_path, table)
+    model.eval()
+    names = model.vocabulary.names
+    model._use_classes(names)
+    assert torch.allclose(model.roi_head.bbox_head.bg_embedding,
+                          F.normalize(table['background'], dim=0), atol=1e-6)
+    x = torch.randn(3, 32, 7, 7, generator=g)
+    vlm = torch.randn(3, 32, generator=g)
+    with torch.no_grad():
+        a = model.roi_head.bbox_head.class_probabilities(model.roi_head.bbox_head(x)[0], vlm)
+    table['background'] = torch.randn(32, generator=g)
+    other, _ = tiny_text_bg_detector(tmp_path, table)
+    other.load_state_dict(model.state_dict())
+    other.eval()
+    other._use_classes(names)
+    with torch.no_grad():
+        head = other.roi_head.bbox_head
+        b = head.class_probabilities(head(x)[0], vlm)
+        region, _ = reference_region(head, x)
+    rows = F.normalize(torch.stack([table[n] for n in ('person', 'car', 'dog', 'cat',
+                                                        'background')]), dim=-1)
+    det = (50.0 * F.normalize(region, dim=-1) @ rows.t()).softmax(-1)
+    v = (75.0 * F.normalize(vlm, dim=-1) @ rows.t()).softmax(-1)
+    w = torch.tensor([0.1, 0.1, 0.8, 0.8, 0.1])  # person / car base, dog / cat novel
+    assert torch.allclose(b, det ** (1 - w) * v ** w, rtol=1e-4, atol=1e-7)
+    assert not torch.allclose(a[:, -1], b[:, -1], rtol=0.1)  # the background column moved
+
+
+def test_text_background_without_background_row_is_one_line(tmp_path):
+    from declip_mm.utils.errors import ConfigError
+    table = {n: torch.randn(32) for n in ('person', 'car', 'dog', 'cat')}
+    with pytest.raises(ConfigError) as err:
+        tiny_text_bg_detector(tmp_path, table)
+    assert '\n' not in str(err.value) and 'classes.pt' in str(err.value)
+    assert 'background' in str(err.value)
