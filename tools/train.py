@@ -67,7 +67,7 @@ def resume_path(cfg):
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
-    from declip_mm.engine.checkpoint_checks import check_resume_checkpoint, inspect_checkpoint
+    from declip_mm.checkpoint.model_loading import check_load_from, check_resume_checkpoint
     from declip_mm.engine.config_tools import check_config, use_reliable_components
     from declip_mm.engine.distributed import setup_cpu_distributed
     from declip_mm.engine.user_errors import user_errors
@@ -81,7 +81,7 @@ def main(argv=None) -> None:
         if path is not None:
             check_resume_checkpoint(runner.model, path)
         elif cfg.get('load_from') and not cfg.get('resume'):
-            inspect_checkpoint(cfg.load_from, 'load_from')
+            check_load_from(runner.model, cfg.load_from)
         runner.train()
 
 

@@ -72,7 +72,7 @@ def convert_clipself_fvit(sd: Dict[str, Tensor]) -> Dict[str, Tensor]:
         CheckpointError: keys that are not F-ViT's (another detector, or not a detector),
             named in one line.
     """
-    from ...models.backbones.checkpoint_io import visual_state_dict
+    from . import visual_state_dict
     visual = {k: v for k, v in sd.items() if k.startswith('backbone.visual.')}
     if not visual:
         raise CheckpointError('not a CLIPSelf F-ViT checkpoint: no "backbone.visual." keys '
@@ -108,9 +108,7 @@ def check_fits(converted: Dict[str, Tensor], own: Dict[str, Tensor]) -> None:
         CheckpointError: missing / unexpected keys, or keys whose shapes differ (e.g. a
             B/16 checkpoint for an L/14 config).
     """
-    from ...engine.checkpoint_checks import mismatch_summary
+    from ..mismatch import check_fits as check_state_dict
     own = {k: v for k, v in own.items() if not k.startswith('vocabulary.')}
-    problem = mismatch_summary(own, converted, limit=4)
-    if problem:
-        raise CheckpointError('CLIPSelf F-ViT checkpoint does not fit the config (another '
-                              f'arch or head size?): {problem}')
+    check_state_dict(own, converted, 'CLIPSelf F-ViT checkpoint', 'this DeCLIPFViT config',
+                     '(another arch or head size?)')

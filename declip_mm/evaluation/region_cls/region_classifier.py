@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from ...models.backbones.checkpoint_io import visual_state_dict
+from ...checkpoint import visual_state_dict
 from ...registry import MODELS
 from ...utils.errors import CheckpointError, ConfigError
 

@@ -69,8 +69,9 @@ class DeCLIPViT(BaseModule):
         trainable: fnmatch patterns of parameter names (relative to this module, e.g.
             ``'visual.trunk.blocks.*.attn.q_proj.*'``) left trainable inside a frozen tower.
         with_cp: activation checkpointing of the ordinary blocks.
-        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads official DeCLIP, EVA-CLIP,
-            open_clip and declip_mm checkpoints (``checkpoint_io``).
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH[, prefix=P])`` (alone or in a
+            list) loads official DeCLIP, EVA-CLIP, open_clip and declip_mm checkpoints
+            strictly (``declip_mm.checkpoint``).
     """
 
     def __init__(self,
@@ -159,13 +160,9 @@ class DeCLIPViT(BaseModule):
         return self
 
     def init_weights(self) -> None:
-        cfg = self.init_cfg or {}
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from .checkpoint_io import load_backbone_checkpoint
-            load_backbone_checkpoint(self, cfg['checkpoint'])
-            self._is_init = True
-            return
-        super().init_weights()
+        from ...checkpoint import init_with_pretrained, load_backbone_checkpoint
+        init_with_pretrained(self, lambda path, prefix: load_backbone_checkpoint(
+            self, path, prefix), super().init_weights)
 
     # ------------------------------------------------------------------ forward pieces
     def _pad(self, x: Tensor) -> Tensor:

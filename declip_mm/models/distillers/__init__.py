@@ -8,7 +8,6 @@ from .optim_constructor import DeCLIPDistillOptimWrapperConstructor
 from .losses import (DeCLIPContentLoss, DeCLIPContextLoss, context_correlation_loss,
                      cosine_similarity_matrix, region_content_loss, roi_features,
                      student_context_similarity)
-from .vfm_checkpoints import convert_dino, convert_dinov2, convert_sam, load_vfm_checkpoint
 from .vfm_teachers import (VFM_PRESETS, DeCLIPDINOTeacher, DeCLIPDINOv2Teacher,
                            DeCLIPSAMTeacher, VFMTeacher)
 
@@ -19,6 +18,5 @@ __all__ = [
     'copy_weights',
     'region_content_loss', 'context_correlation_loss', 'cosine_similarity_matrix',
     'student_context_similarity', 'roi_features', 'default_frozen_patterns', 'freeze_parameters',
-    'apply_distill_freezing', 'load_vfm_checkpoint', 'convert_dinov2', 'convert_dino',
-    'convert_sam', 'CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD'
+    'apply_distill_freezing', 'CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD'
 ]

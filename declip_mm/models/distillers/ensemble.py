@@ -11,12 +11,12 @@ import json
 import os.path as osp
 from typing import Dict, Optional
 
-import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import Tensor
 
+from ...engine.atomic_io import atomic_torch_save
 from ...registry import HOOKS
 from ...utils.errors import ConfigError
 
@@ -87,5 +87,5 @@ class DeCLIPEnsembleCheckpointHook(Hook):
         arch = json.loads(json.dumps(model.student.arch_cfg, default=str))
         meta = dict(epoch=epoch, iter=runner.iter, alpha=self.alpha, mode=model.student.mode,
                     arch=arch, format='declip_mm DeCLIPViT state_dict')
-        torch.save(dict(state_dict=state, meta=meta), path)
+        atomic_torch_save(dict(state_dict=state, meta=meta), path)
         runner.logger.info(f'saved the alpha={self.alpha} ensembled backbone to {path}')

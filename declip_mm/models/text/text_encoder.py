@@ -62,13 +62,9 @@ class DeCLIPTextEncoder(BaseModule):
             p.requires_grad_(False)
 
     def init_weights(self) -> None:
-        cfg = self.init_cfg or {}
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from .text_checkpoint import load_text_checkpoint
-            load_text_checkpoint(self.text, cfg['checkpoint'])
-            self._is_init = True
-            return
-        super().init_weights()
+        from ...checkpoint import init_with_pretrained, load_text_checkpoint
+        init_with_pretrained(self, lambda path, prefix: load_text_checkpoint(
+            self.text, path, prefix), super().init_weights)
 
     def train(self, mode: bool = True) -> 'DeCLIPTextEncoder':
         super().train(mode)
