@@ -114,6 +114,7 @@ def test_train_then_test_reports_base_novel_all_ap50(tiny_coco, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert 'loss_cls' in out and 'coco/novel_ap50' in out
+    assert 'text embeddings: computing' in out and 'text_cache' in out  # what and where
     ckpt = glob.glob(os.path.join(work, 'epoch_1.pth'))
     assert ckpt, os.listdir(work)
     proc = run_tool('tools/test.py', config, ckpt[0], '--work-dir', str(tmp_path / 'test'),

@@ -1,10 +1,17 @@
 """Training / testing glue on mmengine: crash-safe checkpoints, exact resume, clear errors.
 
-Importing registers ``DeCLIPCheckpointHook`` and ``DeCLIPLossSyncHook`` (root ``HOOKS``) and
-``DeCLIPLoadImageFromFile`` (root ``TRANSFORMS``), usable from mmdet and mmseg configs.
+Importing registers ``DeCLIPCheckpointHook``, ``DeCLIPLossSyncHook`` and
+``DeCLIPEnsembleCheckpointHook`` (root ``HOOKS``), ``DeCLIPLoadImageFromFile`` (root
+``TRANSFORMS``), ``DeCLIPDistillOptimWrapperConstructor`` and ``DeCLIPCosineAfterWarmupLR``
+(mmengine's root registries), usable from mmdet and mmseg configs.
 """
 from .checkpoint_hook import DeCLIPCheckpointHook
+from .distill_optim_constructor import DeCLIPDistillOptimWrapperConstructor
+from .ensemble_hook import DeCLIPEnsembleCheckpointHook, ensemble_state_dict
 from .image_loading import DeCLIPLoadImageFromFile
 from .loss_sync_hook import DeCLIPLossSyncHook
+from .param_schedulers import DeCLIPCosineAfterWarmupLR
 
-__all__ = ['DeCLIPCheckpointHook', 'DeCLIPLoadImageFromFile', 'DeCLIPLossSyncHook']
+__all__ = ['DeCLIPCheckpointHook', 'DeCLIPLoadImageFromFile', 'DeCLIPLossSyncHook',
+           'DeCLIPEnsembleCheckpointHook', 'ensemble_state_dict',
+           'DeCLIPDistillOptimWrapperConstructor', 'DeCLIPCosineAfterWarmupLR']

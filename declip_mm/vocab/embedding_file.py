@@ -21,7 +21,6 @@ Upstream layouts read by :func:`load_class_embeddings`:
 * ``.npy``: a ``(C, D)`` array, rows in the vocabulary's order (the official DeCLIP region
   classification files, e.g. ``coco_panoptic_clip_hand_craft_EVACLIP_ViTB16.npy``).
 """
-import os
 import os.path as osp
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
@@ -31,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..utils.errors import ConfigError
+from ..checkpoint.safe_load import safe_torch_load
+from ..engine.atomic_io import atomic_torch_save
+from ..utils.errors import CheckpointError, ConfigError
 from .names import Entry, entry_key
 
 FORMAT = 'declip_mm.class_embeddings'
@@ -120,8 +121,8 @@ class ClassEmbeddings:
 
 
 def save_class_embeddings(path: str, emb: ClassEmbeddings) -> None:
-    """Write ``emb`` in declip_mm's format; atomic (a temporary file, then a rename), so a
-    reader never sees half a file and a failed write leaves nothing.
+    """Write ``emb`` in declip_mm's format, atomically (``engine.atomic_io``): a reader sees
+    the complete old or the complete new file.
 
     Raises:
         ConfigError: names and embedding rows disagree.
@@ -129,15 +130,7 @@ def save_class_embeddings(path: str, emb: ClassEmbeddings) -> None:
     if emb.names is not None and len(emb.names) != emb.embeddings.shape[0]:
         raise ConfigError(f'{path}: {len(emb.names)} names but {emb.embeddings.shape[0]} '
                           'embedding rows')
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f'{path}.{os.getpid()}.tmp'  # per process: ranks may write the same file
-    try:
-        torch.save(emb.to_dict(), tmp)
-        os.replace(tmp, path)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+    atomic_torch_save(emb.to_dict(), path)
 
 
 def load_class_embeddings(path: str) -> ClassEmbeddings:
@@ -154,8 +147,10 @@ def load_class_embeddings(path: str) -> ClassEmbeddings:
         if path.endswith('.npy'):
             data = torch.from_numpy(np.load(path, allow_pickle=False))
         else:
-            data = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # truncated, pickled objects, not a torch / numpy file
+            data = safe_torch_load(path)
+    except CheckpointError as err:  # truncated, refused globals, not a torch file
+        raise ConfigError(f'cannot read class embeddings {path}: {err}') from None
+    except Exception as err:  # not a numpy file
         raise ConfigError(f'cannot read class embeddings {path}: '
                           f'{type(err).__name__}: {str(err).splitlines()[0][:200]}') from None
     out = _parse(data)

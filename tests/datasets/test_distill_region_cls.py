@@ -76,8 +76,8 @@ def test_panoptic_regions_dataset_and_pipeline(tmp_path):
     scale = 560 / 451
     canvas_boxes = sample.boxes.numpy() * 560 / scale
     assert np.allclose(canvas_boxes[0], [100, 50, 300, 250], atol=1e-3)   # annotated thing box
-    assert np.allclose(canvas_boxes[1], [0, 0, 451, 280], atol=1e-3)      # stuff: mask box
-    assert np.allclose(canvas_boxes[2], [0, 280, 451, 300], atol=1e-3)
+    assert np.allclose(canvas_boxes[1], [0, 0, 450, 279], atol=1e-3)      # stuff: mask2box
+    assert np.allclose(canvas_boxes[2], [0, 280, 450, 299], atol=1e-3)
     assert sample.masks.shape == (3, 35, 35) and sample.masks.dtype == torch.bool
     rows = round(300 * 35 / 451)   # 23 rows of content, the rest padding
     assert not sample.masks[:, rows:].any()
@@ -89,7 +89,7 @@ def test_panoptic_helpers():
     assert rgb_to_panoptic_id(rgb).tolist() == [[1, 256, 3 + 512 + 65536]]
     m = np.zeros((6, 8), bool)
     m[2:4, 3:7] = True
-    assert mask_to_box(m).tolist() == [3, 2, 7, 4]
+    assert mask_to_box(m).tolist() == [3, 2, 6, 3]      # official mask2box: last row / col
     grid = masks_to_grid(np.ones((1, 40, 20), bool), 4)
     assert grid[0].tolist() == [[True, True, False, False]] * 4
 

@@ -9,7 +9,6 @@ through the one embedding cache (``declip_mm.vocab.EmbeddingCache``, keyed by th
 fingerprint, so trained weights never reuse stale entries; memory only unless ``cache_dir`` is
 given).
 """
-import fnmatch
 from typing import Optional, Sequence, Union
 
 import torch.nn.functional as F
@@ -18,6 +17,7 @@ from torch import Tensor
 
 from ...vocab.cache import CacheDir
 from ...vocab.templates import TemplateSpec
+from ..freezing import lock
 from ..text.text_encoder import DeCLIPTextEncoder
 
 TEXT_IN_PROJ = ('transformer.resblocks.*.attn.in_proj_weight',)
@@ -44,8 +44,7 @@ class DeCLIPCATSegTextEncoder(DeCLIPTextEncoder):
                  init_cfg: Optional[dict] = None):
         super().__init__(arch=arch, templates=templates, cache_dir=cache_dir, init_cfg=init_cfg)
         self.trainable = list(trainable)
-        for name, p in self.text.named_parameters():
-            p.requires_grad_(any(fnmatch.fnmatchcase(name, pat) for pat in self.trainable))
+        lock(self.text, [n for n, _ in self.text.named_parameters()], self.trainable)
 
     @property
     def num_templates(self) -> int:

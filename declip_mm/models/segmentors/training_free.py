@@ -21,19 +21,17 @@ from mmseg.models.segmentors import BaseSegmentor
 from torch import Tensor
 
 from ...utils.errors import ConfigError
+from ...utils.image_norm import CLIP_MEAN, CLIP_STD
 from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
 from .seg_utils import (center_pad_to_multiple, cosine_logits, default_metas, reduce_synonyms,
                         restore_to_original, slide_inference, threshold_background)
 
-CLIP_MEAN = [122.771, 116.746, 104.094]
-CLIP_STD = [68.501, 66.632, 70.323]
-
 
 def clip_data_preprocessor(**kwargs) -> dict:
     """mmseg ``SegDataPreProcessor`` config with CLIP's pixel mean / std (RGB)."""
-    return dict(type='SegDataPreProcessor', mean=CLIP_MEAN, std=CLIP_STD, bgr_to_rgb=True,
-                **kwargs)
+    return dict(type='SegDataPreProcessor', mean=list(CLIP_MEAN), std=list(CLIP_STD),
+                bgr_to_rgb=True, **kwargs)
 
 
 @MODELS.register_module()
