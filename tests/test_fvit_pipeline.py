@@ -52,21 +52,19 @@ def tiny_options(data_root: str, cache_dir: str) -> list:
         'model.neck.1.out_channels=32', 'model.rpn_head.in_channels=32',
         'model.rpn_head.feat_channels=32', 'model.roi_head.bbox_roi_extractor.out_channels=32',
         'model.roi_head.bbox_head.in_channels=32', 'model.roi_head.bbox_head.conv_out_channels=32',
-        'model.roi_head.bbox_head.fc_out_channels=64', 'model.train_cfg.rcnn.sampler.num=64',
+        'model.roi_head.bbox_head.fc_out_channels=32', 'model.train_cfg.rcnn.sampler.num=64',
         'model.train_cfg.rpn_proposal.max_per_img=100', 'model.test_cfg.rpn.max_per_img=100',
-        'optim_wrapper.type=OptimWrapper',  # AmpOptimWrapper needs a GPU
         'train_cfg.max_epochs=1', 'default_hooks.logger.interval=1', 'randomness.seed=0',
         'train_dataloader.batch_size=2',
         f'train_dataloader.dataset.pipeline.2.scale={size}',
         f'train_dataloader.dataset.pipeline.3.crop_size={size}',
-        f'train_dataloader.dataset.pipeline.6.size={size}',
+        'model.data_preprocessor.pad_size_divisor=128',
         f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.num_workers=0', f'{loader}.persistent_workers=False',
                  f'{loader}.dataset.data_root={data_root}/']
     for loader in ('val_dataloader', 'test_dataloader'):
-        opts += [f'{loader}.dataset.pipeline.1.scale={size}',
-                 f'{loader}.dataset.pipeline.2.size={size}']
+        opts += [f'{loader}.dataset.pipeline.1.scale={size}']
     return opts
 
 
@@ -96,10 +94,22 @@ def test_converter_writes_the_ov_split(tiny_coco):
                                                                       'cat'}
 
 
+def cpu_config(tmp_path) -> str:
+    """The real config with a plain fp32 optimiser wrapper (its fp16 one needs a GPU)."""
+    path = str(tmp_path / 'declip_fvit_cpu.py')
+    with open(path, 'w') as f:
+        f.write(f"_base_ = {CONFIG!r}\n"
+                "optim_wrapper = dict(_delete_=True, type='OptimWrapper', optimizer=dict("
+                "type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1), "
+                "clip_grad=dict(max_norm=1.0, norm_type=2))\n")
+    return path
+
+
 def test_train_then_test_reports_base_novel_all_ap50(tiny_coco, tmp_path):
     opts = tiny_options(tiny_coco, str(tmp_path / 'text_cache'))
     work = str(tmp_path / 'work')
-    proc = run_tool('tools/train.py', CONFIG, '--work-dir', work, '--cfg-options', *opts,
+    config = cpu_config(tmp_path)
+    proc = run_tool('tools/train.py', config, '--work-dir', work, '--cfg-options', *opts,
                     cwd=str(tmp_path))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
@@ -107,7 +117,7 @@ def test_train_then_test_reports_base_novel_all_ap50(tiny_coco, tmp_path):
     assert 'text embeddings: computing' in out and 'text_cache' in out  # what and where
     ckpt = glob.glob(os.path.join(work, 'epoch_1.pth'))
     assert ckpt, os.listdir(work)
-    proc = run_tool('tools/test.py', CONFIG, ckpt[0], '--work-dir', str(tmp_path / 'test'),
+    proc = run_tool('tools/test.py', config, ckpt[0], '--work-dir', str(tmp_path / 'test'),
                     '--cfg-options', *opts, cwd=str(tmp_path))
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]

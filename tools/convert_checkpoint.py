@@ -1,6 +1,11 @@
 """Export a DeCLIP encoder to open_clip's layout or to the official EVA-CLIP / DeCLIP layout.
 
     python tools/convert_checkpoint.py IN OUT [--arch NAME|FILE.json] [--layout open_clip|official]
+    python tools/convert_checkpoint.py IN OUT --from clipself-fvit [--config CONFIG]
+    python tools/convert_checkpoint.py IN OUT --from catseg-official [--arch NAME|JSON]
+
+The second form turns a CLIPSelf F-ViT detector checkpoint (mmdet 2) into a declip_mm
+``DeCLIPFViT`` checkpoint (key table: ``declip_mm/checkpoint/layouts/clipself_fvit.py``).
 
 ``IN`` is any checkpoint declip_mm reads: a ``DeCLIPViT`` state dict or ensembled backbone, an
 MMDetection / MMSegmentation / distiller checkpoint (``backbone.visual.*``, ``student.visual.*``,
@@ -21,7 +26,7 @@ With ``--arch`` the weights are first checked strictly against ``DeCLIPViT(arch)
 tower against ``DeCLIPTextEncoder(arch)``); without it, an ensembled backbone's recorded
 ``meta.arch`` is used for the RoPE buffers of ``--layout official``.
 
-``--catseg-official``: ``IN`` is the official DeCLIP CAT-Seg release (detectron2 ``.pth`` of the
+``--from catseg-official``: ``IN`` is the official DeCLIP CAT-Seg release (detectron2 ``.pth`` of the
 DeCLIP_CATSeg branch); ``OUT`` is a ``DeCLIPCATSeg`` checkpoint for ``tools/test.py`` with the
 CAT-Seg configs (key table: ``declip_mm/checkpoint/layouts/catseg_official.py``); ``--arch``
 names the CLIP size the file must hold (default ``EVA02-CLIP-B-16``; JSON: its vision width).
@@ -57,17 +62,43 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--arch', help='check the weights against this arch (name or .json)')
     parser.add_argument('--layout', choices=['open_clip', 'official'], default='open_clip',
                         help='key layout of OUT (default: open_clip)')
-    parser.add_argument('--catseg-official', action='store_true',
-                        help='IN is the official DeCLIP CAT-Seg (detectron2) checkpoint')
+    parser.add_argument('--from', dest='source', default='declip',
+                        choices=('declip', 'clipself-fvit', 'catseg-official'),
+                        help="'clipself-fvit': convert a CLIPSelf F-ViT detector (mmdet 2) into a "
+                        "declip_mm DeCLIPFViT checkpoint; 'catseg-official': the official DeCLIP "
+                        'CAT-Seg (detectron2) checkpoint into a DeCLIPCATSeg checkpoint; default: '
+                        'export an encoder')
+    parser.add_argument('--config', help="with --from clipself-fvit: check the result against "
+                        "this DeCLIPFViT config's model (key names and shapes)")
     return parser.parse_args(argv)
+
+
+def convert_clipself_fvit_file(args: argparse.Namespace) -> None:
+    """``--from clipself-fvit``: CLIPSelf F-ViT checkpoint -> ``{'state_dict': ...}``."""
+    from declip_mm.checkpoint import read_checkpoint
+    from declip_mm.checkpoint.layouts.clipself_fvit import check_fits, convert_clipself_fvit
+    from declip_mm.engine.atomic_io import atomic_torch_save
+    out = convert_clipself_fvit(read_checkpoint(args.input))
+    if args.config:
+        from mmdet.registry import MODELS
+        from mmengine.config import Config
+        from mmengine.registry import init_default_scope
+        import declip_mm  # noqa: F401
+        init_default_scope('mmdet')
+        check_fits(out, MODELS.build(Config.fromfile(args.config).model).state_dict())
+    atomic_torch_save({'state_dict': out, 'meta': {'converted_from': 'clipself-fvit'}},
+                      args.output)
+    print(f'wrote {args.output}: {len(out)} DeCLIPFViT tensors')
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.source == 'clipself-fvit':
+        return convert_clipself_fvit_file(args)
     from declip_mm.checkpoint import read_checkpoint
     from declip_mm.checkpoint.export import export, summary
     from declip_mm.engine.atomic_io import atomic_torch_save
-    if args.catseg_official:
+    if args.source == 'catseg-official':
         from declip_mm.checkpoint.layouts import catseg_official
         arch = parse_arch(args.arch) or 'EVA02-CLIP-B-16'  # a name, or JSON with the width
         size = arch['vision_cfg']['width'] if isinstance(arch, dict) else arch

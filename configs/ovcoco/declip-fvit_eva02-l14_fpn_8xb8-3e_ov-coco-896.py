@@ -1,6 +1,7 @@
-# DeCLIP F-ViT on OV-COCO with the EVA02-CLIP-L/14 DeCLIP backbone at 896x896 (CLIPSelf's
-# F-ViT L/14 setting): blocks (6, 10, 14, 23), strides 3.5 / 7 / 14 / 28 (/ 56 for the RPN),
-# text dim 768. Everything else as configs/ovcoco/declip_fvit.py.
+# DeCLIP F-ViT on OV-COCO with the EVA02-CLIP-L/14 DeCLIP backbone at 896x896: CLIPSelf's
+# F-ViT L/14 OV-COCO recipe (fvit_vitl14_upsample_fpn_bs64_3e_ovcoco_eva_original.py) with the
+# DeCLIP csa last block: blocks (6, 10, 14, 23), strides 3.5 / 7 / 14 / 28 (/ 56 for the RPN),
+# text dim 768, head width 768. Everything else as configs/ovcoco/declip_fvit.py.
 _base_ = './declip_fvit.py'
 
 arch = 'EVA02-CLIP-L-14-336'
@@ -8,10 +9,10 @@ clip_checkpoint = 'checkpoints/DeCLIP_EVA-L_DINOv2-L_csa_0.05_2.0.pt'
 image_size = (896, 896)
 width, embed_dim, patch = 1024, 768, 14
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-pad_bgr = (104.09373615, 116.7460125, 122.7709383)
 
 model = dict(
     text_encoder=dict(arch=arch, init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
+    data_preprocessor=dict(pad_size_divisor=image_size[0]),
     backbone=dict(arch=arch, out_indices=(6, 10, 14, 23),
                   init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
     neck=[
@@ -24,7 +25,7 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(featmap_strides=[3.5, 7, 14, 28]),
         vlm_roi_extractor=dict(out_channels=embed_dim, featmap_strides=[patch]),
-        bbox_head=dict(embed_dim=embed_dim)))
+        bbox_head=dict(embed_dim=embed_dim, fc_out_channels=embed_dim)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
@@ -34,13 +35,11 @@ train_pipeline = [
          recompute_bbox=True, allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=image_size, pad_val=dict(img=pad_bgr)),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=pad_bgr)),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',

@@ -1,8 +1,10 @@
 # DeCLIP F-ViT (Mask R-CNN) on OV-LVIS: the 337 rare LVIS v1 classes are novel (their
 # annotations removed from training), EVA02-CLIP-B/16 DeCLIP backbone (frozen), 1024x1024,
 # 48 epochs with lr steps at 32 and 44, batch 64 (8 GPUs x 8), AdamW lr 1e-4 wd 0.1, 250
-# warm-up iterations, grad clip 1.0, AMP. Headline metric: mask APr (mmdet's LVISMetric).
-# Settings of CLIPSelf's F-ViT OV-LVIS configs (mmdet 2) ported to mmdet 3.
+# warm-up iterations, grad clip 1.0, fp16 with a static loss scale of 512, lr scaled from
+# batch 64. Headline metric: mask APr (mmdet's LVISMetric).
+# CLIPSelf's F-ViT OV-LVIS recipe (fvit_vitb16_upsample_fpn_bs64_4x_ovlvis_eva_original.py) with
+# one deliberate change, DeCLIP's csa last block; other differences: docs/detection.md.
 #
 #   python tools/dataset_converters/lvis2ov.py data/lvis_v1      # once: train without rare
 #   bash tools/dist_train.sh configs/ovlvis/declip-fvit_eva02-b16_fpn_8xb8-48e_ov-lvis-1024.py 8
@@ -18,21 +20,19 @@ clip_checkpoint = 'checkpoints/DeCLIP_EVA-B_DINOv2-B_csa_0.05_2.0.pt'
 image_size = (1024, 1024)
 width, embed_dim, patch = 768, 512, 16
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-clip_mean = [122.7709383, 116.7460125, 104.09373615]  # RGB
-clip_std = [68.5005327, 66.6321579, 70.32316305]
-pad_bgr = (104.09373615, 116.7460125, 122.7709383)
+imagenet_mean = [123.675, 116.28, 103.53]  # RGB; F-ViT's normalisation
+imagenet_std = [58.395, 57.12, 57.375]
 
 model = dict(
     type='DeCLIPFViT',
     vocabulary='lvis_v1',  # 1203 classes, LVIS id order
     base_classes='lvis_v1_base',  # frequent + common; the rare ones are novel
     text_encoder=dict(
-        type='DeCLIPTextEncoder', arch=arch, templates='vild',
-        cache_dir='work_dirs/text_embeddings',
+        type='DeCLIPTextEncoder', arch=arch, templates='fvit',
         init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
     data_preprocessor=dict(
-        type='DetDataPreprocessor', mean=clip_mean, std=clip_std, bgr_to_rgb=True,
-        pad_mask=True, pad_size_divisor=32),
+        type='DetDataPreprocessor', mean=imagenet_mean, std=imagenet_std, bgr_to_rgb=True,
+        pad_mask=True, pad_size_divisor=image_size[0]),  # 0-padding after normalisation
     backbone=dict(
         _delete_=True, type='DeCLIPViT', arch=arch, mode='csa', out_indices=(3, 5, 7, 11),
         frozen=True, init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
@@ -42,7 +42,8 @@ model = dict(
         dict(type='FPN', in_channels=[width] * 4, out_channels=256, num_outs=5,
              norm_cfg=norm_cfg),
     ],
-    rpn_head=dict(num_convs=2),
+    # F-ViT's CustomRPNHead: its two convs are normalised (SyncBN)
+    rpn_head=dict(type='DeCLIPNormRPNHead', num_convs=2, norm_cfg=norm_cfg),
     roi_head=dict(
         type='DeCLIPFViTRoIHead',
         vlm_roi_extractor=dict(
@@ -52,9 +53,10 @@ model = dict(
             out_channels=embed_dim, featmap_strides=[patch]),
         bbox_head=dict(
             _delete_=True, type='DeCLIPOVBBoxHead', embed_dim=embed_dim,
-            in_channels=256, roi_feat_size=7, num_shared_convs=4, num_shared_fcs=2,
-            conv_out_channels=256, fc_out_channels=1024, norm_cfg=norm_cfg,
-            temperature=50.0, learn_temperature=True, background='learn',
+            region_embedding='cls_fc', in_channels=256, roi_feat_size=7,
+            num_shared_convs=4, num_shared_fcs=2, num_cls_fcs=1, num_reg_fcs=1,
+            conv_out_channels=256, fc_out_channels=embed_dim, norm_cfg=norm_cfg,
+            temperature=50.0, learn_temperature=True, background='text',
             bg_weight=0.9, vlm_temperature=50.0, alpha=0.1, beta=0.6,
             reg_class_agnostic=True,
             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0., 0., 0., 0.],
@@ -62,8 +64,12 @@ model = dict(
             loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
             loss_bbox=dict(type='L1Loss', loss_weight=1.0)),
         mask_head=dict(class_agnostic=True, norm_cfg=norm_cfg)),
-    test_cfg=dict(rcnn=dict(score_thr=1e-4, nms=dict(type='nms', iou_threshold=0.5),
-                            max_per_img=300)))
+    train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=True))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=2000, max_per_img=1000, nms=dict(type='nms', iou_threshold=0.7),
+                 min_bbox_size=0),
+        rcnn=dict(score_thr=1e-4, nms=dict(type='nms', iou_threshold=0.5), max_per_img=300,
+                  mask_thr_binary=0.5)))
 
 # ----------------------------------------------------------------------------- data
 dataset_type = 'DeCLIPOVLVISDataset'  # mmdet LVISV1Dataset + base/novel metainfo + data check
@@ -76,13 +82,11 @@ train_pipeline = [
          recompute_bbox=True, allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=image_size, pad_val=dict(img=pad_bgr)),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=pad_bgr)),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',
@@ -90,7 +94,7 @@ test_pipeline = [
 ]
 # F-ViT trains on the plain training set (no repeat-factor resampling of mmdet's LVIS base).
 train_dataloader = dict(
-    batch_size=8, num_workers=4,
+    batch_size=8, num_workers=8,
     dataset=dict(
         _delete_=True, type=dataset_type, data_root=data_root,
         ann_file='annotations/lvis_v1_train_norare.json', data_prefix=dict(img=''),
@@ -113,8 +117,8 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=48, by_epoch=True, milestones=[32, 44], gamma=0.1),
 ]
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='AmpOptimWrapper', loss_scale=512.0,
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1),
     clip_grad=dict(max_norm=1.0, norm_type=2))
-auto_scale_lr = dict(enable=False, base_batch_size=64)
+auto_scale_lr = dict(enable=True, base_batch_size=64)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=3))

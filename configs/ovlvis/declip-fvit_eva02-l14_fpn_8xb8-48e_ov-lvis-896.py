@@ -1,6 +1,7 @@
 # DeCLIP F-ViT (Mask R-CNN) on OV-LVIS with the EVA02-CLIP-L/14 DeCLIP backbone at 896x896:
 # blocks (6, 10, 14, 23), strides 3.5 / 7 / 14 / 28 (/ 56 for the RPN), text dim 768, novel
-# fusion weight beta 0.4 (CLIPSelf's config notes that 0.6-0.8 raises APr).
+# fusion weight beta 0.4 (CLIPSelf's config notes that 0.6-0.8 raises APr), head width 768:
+# CLIPSelf's fvit_vitl14_upsample_fpn_bs64_4x_ovlvis_eva_original.py with DeCLIP's csa block.
 _base_ = './declip-fvit_eva02-b16_fpn_8xb8-48e_ov-lvis-1024.py'
 
 arch = 'EVA02-CLIP-L-14-336'
@@ -8,10 +9,10 @@ clip_checkpoint = 'checkpoints/DeCLIP_EVA-L_DINOv2-L_csa_0.05_2.0.pt'
 image_size = (896, 896)
 width, embed_dim, patch = 1024, 768, 14
 norm_cfg = dict(type='SyncBN', requires_grad=True)
-pad_bgr = (104.09373615, 116.7460125, 122.7709383)
 
 model = dict(
     text_encoder=dict(arch=arch, init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
+    data_preprocessor=dict(pad_size_divisor=image_size[0]),
     backbone=dict(arch=arch, out_indices=(6, 10, 14, 23),
                   init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
     neck=[
@@ -25,7 +26,7 @@ model = dict(
         bbox_roi_extractor=dict(featmap_strides=[3.5, 7, 14, 28]),
         mask_roi_extractor=dict(featmap_strides=[3.5, 7, 14, 28]),
         vlm_roi_extractor=dict(out_channels=embed_dim, featmap_strides=[patch]),
-        bbox_head=dict(embed_dim=embed_dim, beta=0.4)))
+        bbox_head=dict(embed_dim=embed_dim, fc_out_channels=embed_dim, beta=0.4)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
@@ -35,13 +36,11 @@ train_pipeline = [
          recompute_bbox=True, allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=image_size, pad_val=dict(img=pad_bgr)),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=pad_bgr)),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'text',

@@ -61,9 +61,12 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=channels, featmap_strides=[2, 4, 8, 16]),
         vlm_roi_extractor=dict(out_channels=embed_dim, featmap_strides=[patch]),
+        # CLIM-style head options (the OV-COCO base config uses F-ViT's): a projection to the
+        # text space, a learned background
         bbox_head=dict(embed_dim=embed_dim, in_channels=channels, num_shared_convs=0,
                        num_shared_fcs=2, fc_out_channels=256, norm_cfg=None,
-                       vlm_temperature=50.0)),
+                       region_embedding='projection', num_cls_fcs=0, num_reg_fcs=0,
+                       background='learn', vlm_temperature=50.0)),
     train_cfg=dict(
         rpn=dict(sampler=dict(num=128)),
         rpn_proposal=dict(nms_pre=300, max_per_img=100),
@@ -115,7 +118,7 @@ param_scheduler = [
          eta_min=0.0),
 ]
 optim_wrapper = dict(
-    type='OptimWrapper',  # AMP needs a GPU; add --amp there
+    _delete_=True, type='OptimWrapper',  # AMP needs a GPU; add --amp there
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), weight_decay=0.05),
     clip_grad=dict(max_norm=1.0, norm_type=2))
 auto_scale_lr = dict(enable=False, base_batch_size=8)

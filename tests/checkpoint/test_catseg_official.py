@@ -136,14 +136,15 @@ def _run(*args, cwd):
 
 
 def test_convert_cli_then_tools_test_loads_strictly(fixture, tmp_path):
-    """``convert_checkpoint.py --catseg-official`` output evaluates with ``tools/test.py`` (which
+    """``convert_checkpoint.py --from catseg-official`` output evaluates with ``tools/test.py`` (which
     refuses missing / unexpected keys) on the tiny CAT-Seg config."""
     from declip_mm.testing import make_tiny_seg
     official = str(tmp_path / 'official.pth')
     torch.save(dict(model=official_state_dict(fixture), iteration=0), official)
     out = str(tmp_path / 'converted.pth')
     proc = _run(os.path.join(ROOT, 'tools', 'convert_checkpoint.py'), official, out,
-                '--catseg-official', '--arch', '{"vision_cfg": {"width": 64}}', cwd=tmp_path)
+                '--from', 'catseg-official', '--arch', '{"vision_cfg": {"width": 64}}',
+                cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     make_tiny_seg(str(tmp_path / 'data' / 'tiny_seg'), num_images=2)
     proc = _run(os.path.join(ROOT, 'tools', 'test.py'),
@@ -159,7 +160,7 @@ def test_convert_cli_bad_input_one_line(tmp_path):
     torch.save({'visual.blocks.0.attn.q_bias': torch.zeros(768),
                 'text.positional_embedding': torch.zeros(77, 512)}, path)
     proc = _run(os.path.join(ROOT, 'tools', 'convert_checkpoint.py'), path,
-                str(tmp_path / 'out.pth'), '--catseg-official', cwd=tmp_path)
+                str(tmp_path / 'out.pth'), '--from', 'catseg-official', cwd=tmp_path)
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
     assert lines[0].startswith('error: ') and path in lines[0] and 'bare EVA-CLIP' in lines[0]

@@ -86,6 +86,8 @@ class DeCLIPFViT(TwoStageDetector):
         if head.embed_dim != self.backbone.embed_dim:
             raise ConfigError(f'bbox_head.embed_dim={head.embed_dim} but the backbone arch '
                               f'embeds into {self.backbone.embed_dim} dimensions')
+        if head.background == 'text' and self.vocabulary.text_encoder is None:
+            self.vocabulary.background_embedding()  # a file without a background row: one line
         vlm = getattr(self.roi_head, 'vlm_roi_extractor', None)
         if vlm is not None and list(vlm.featmap_strides) != [self.backbone.patch_size]:
             raise ConfigError(f'vlm_roi_extractor.featmap_strides={list(vlm.featmap_strides)} '
@@ -119,7 +121,10 @@ class DeCLIPFViT(TwoStageDetector):
         if emb.shape[1] != head.embed_dim:
             raise ConfigError(f'class embeddings have {emb.shape[1]} dimensions, the bbox head '
                               f'expects {head.embed_dim}')
-        head.set_classes(emb, self.vocabulary.base_mask(names))
+        background = None
+        if head.background == 'text':
+            background = self.vocabulary.background_embedding(device=emb.device)
+        head.set_classes(emb, self.vocabulary.base_mask(names), background)
 
     # ------------------------------------------------------------------ features
     def extract_backbone(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:

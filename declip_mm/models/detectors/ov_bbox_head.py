@@ -1,12 +1,18 @@
 """Open-vocabulary bbox head: shared convs / FCs, class-agnostic boxes, text-embedding classifier.
 
-Follows the F-ViT / F-VLM head (CLIPSelf ``F-ViT/models/fvit_head.py``; CLIM
-``ovdet/.../fvlm_bbox_heads/convfc_bbox_head.py``), re-implemented on mmdet's
-``ConvFCBBoxHead``: the last classification layer projects the region feature to the text space
-and the logits are ``T * cos(region, [class embeddings; background])`` with a learnable ``T``
-(init 50) and a learnable background embedding. The class embeddings are not parameters: the
-detector hands them in with :meth:`DeCLIPOVBBoxHead.set_classes` before every forward, so the
-vocabulary can change at test time without retraining.
+Re-implemented on mmdet's ``ConvFCBBoxHead`` from the description of two heads:
+
+* CLIPSelf's F-ViT head (``region_embedding='cls_fc'``, the default of the benchmark configs):
+  4 shared convs + 2 shared FCs of width ``embed_dim`` (512 for B/16, 768 for L/14), one cls FC
+  and one reg FC; the region embedding is the ReLU output of the cls FC (no projection), and the
+  background is the text embedding of "background" (``background='text'``);
+* CLIM's F-VLM port (``region_embedding='projection'``): 1024-wide FCs and a linear projection
+  of the region feature to the text space, with a learned background embedding.
+
+The logits are ``T * cos(region, [class embeddings; background])`` with a learnable ``T``
+(init 50). The class embeddings are not parameters: the detector hands them in with
+:meth:`DeCLIPOVBBoxHead.set_classes`, so the vocabulary can change at test time without
+retraining.
 """
 from typing import Optional, Tuple
 
@@ -30,10 +36,17 @@ class DeCLIPOVBBoxHead(ConvFCBBoxHead):
 
     Args:
         embed_dim: text-embedding dimension (512 EVA02-B, 768 EVA02-L).
+        region_embedding: ``'projection'`` (a linear layer ``fc_cls`` maps the last cls
+            feature to ``embed_dim``; CLIM) or ``'cls_fc'`` (F-ViT: the ReLU output of the
+            last cls FC is the embedding; needs ``num_cls_fcs >= 1`` and
+            ``fc_out_channels == embed_dim``).
         temperature: initial (or fixed) detector temperature, 50 in F-ViT.
         learn_temperature: learn the temperature (F-ViT's ``learned_temperature``).
-        background: ``'learn'`` (learnable embedding, F-ViT's / CLIM's choice) or ``'zero'``
-            (a zero vector: background logit fixed at 0).
+        test_temperature: if set, the detector temperature used at test time instead of the
+            trained one (F-ViT's transfer head: a fixed 50).
+        background: ``'text'`` (the text embedding of "background", handed in with the class
+            embeddings; F-ViT's default ``learn_bg=False``), ``'learn'`` (a learnable
+            embedding, CLIM's choice) or ``'zero'`` (a zero vector: background logit 0).
         bg_weight: loss weight of the background class (0.6 OV-COCO, 0.9 OV-LVIS).
         novel_weight: loss weight of novel classes (0: base-only training).
         vlm_temperature: temperature of the dense-VLM branch at test time (75 COCO, 50 LVIS).
@@ -45,8 +58,9 @@ class DeCLIPOVBBoxHead(ConvFCBBoxHead):
             ``num_classes`` is set by the detector from its vocabulary.
     """
 
-    def __init__(self, embed_dim: int = 512, temperature: float = 50.0,
-                 learn_temperature: bool = True, background: str = 'learn',
+    def __init__(self, embed_dim: int = 512, region_embedding: str = 'projection',
+                 temperature: float = 50.0, learn_temperature: bool = True,
+                 test_temperature: Optional[float] = None, background: str = 'learn',
                  bg_weight: float = 1.0, novel_weight: float = 0.0,
                  vlm_temperature: float = 75.0, alpha: float = 0.1, beta: float = 0.8,
                  num_shared_convs: int = 4, num_shared_fcs: int = 2,
@@ -56,12 +70,24 @@ class DeCLIPOVBBoxHead(ConvFCBBoxHead):
         if not self.with_cls or self.custom_cls_channels or not self.reg_class_agnostic:
             raise ValueError('DeCLIPOVBBoxHead needs with_cls=True, a softmax loss_cls and '
                              'reg_class_agnostic=True')
-        if background not in ('learn', 'zero'):
-            raise ValueError(f"background must be 'learn' or 'zero', got {background!r}")
-        proj_cfg = self.cls_predictor_cfg.copy()
-        proj_cfg.update(in_features=self.cls_last_dim, out_features=embed_dim)
-        self.fc_cls = MODELS.build(proj_cfg)  # region feature -> text space
-        self.embed_dim = embed_dim
+        if background not in ('learn', 'zero', 'text'):
+            raise ValueError(f"background must be 'text', 'learn' or 'zero', got {background!r}")
+        if region_embedding == 'projection':
+            proj_cfg = self.cls_predictor_cfg.copy()
+            proj_cfg.update(in_features=self.cls_last_dim, out_features=embed_dim)
+            self.fc_cls = MODELS.build(proj_cfg)  # region feature -> text space
+        elif region_embedding == 'cls_fc':
+            if self.num_cls_fcs < 1 or self.cls_last_dim != embed_dim:
+                raise ValueError("region_embedding='cls_fc' needs num_cls_fcs >= 1 and "
+                                 f'fc_out_channels == embed_dim ({embed_dim}), got '
+                                 f'num_cls_fcs={self.num_cls_fcs}, width {self.cls_last_dim}')
+            self.fc_cls = nn.Identity()  # the ReLU'd cls FC output is the embedding
+        else:
+            raise ValueError("region_embedding must be 'projection' or 'cls_fc', got "
+                             f'{region_embedding!r}')
+        self.embed_dim, self.region_embedding = embed_dim, region_embedding
+        self.background = background
+        self.test_temperature = test_temperature
         init_t = torch.tensor(float(temperature))
         if learn_temperature:
             self.temperature = nn.Parameter(init_t)
@@ -69,7 +95,7 @@ class DeCLIPOVBBoxHead(ConvFCBBoxHead):
             self.register_buffer('temperature', init_t, persistent=False)
         if background == 'learn':
             self.bg_embedding = nn.Parameter(torch.randn(embed_dim) * embed_dim ** -0.5)
-        else:
+        else:  # 'zero', or 'text' (replaced by set_classes)
             self.register_buffer('bg_embedding', torch.zeros(embed_dim), persistent=False)
         self.bg_weight, self.novel_weight = bg_weight, novel_weight
         self.vlm_temperature, self.alpha, self.beta = vlm_temperature, alpha, beta
@@ -77,13 +103,21 @@ class DeCLIPOVBBoxHead(ConvFCBBoxHead):
         self.base_mask: Optional[Tensor] = None
 
     # ------------------------------------------------------------------ vocabulary
-    def set_classes(self, class_embeddings: Tensor, base_mask: Tensor) -> None:
+    def set_classes(self, class_embeddings: Tensor, base_mask: Tensor,
+                    background: Optional[Tensor] = None) -> None:
         """Use these classes for the following forwards.
 
         Args:
             class_embeddings: ``(C, embed_dim)`` text embeddings (not trained).
             base_mask: ``(C,)`` bool, True for base classes.
+            background: ``(embed_dim,)`` text embedding of "background"; required with
+                ``background='text'``, ignored otherwise.
         """
+        if self.background == 'text':
+            if background is None or background.shape != (self.embed_dim, ):
+                raise ValueError("background='text' needs the (embed_dim,) text embedding of "
+                                 '"background" in set_classes')
+            self.bg_embedding = background.detach().to(class_embeddings)
         if class_embeddings.dim() != 2 or class_embeddings.shape[1] != self.embed_dim:
             raise ValueError(f'class embeddings must be (C, {self.embed_dim}), got '
                              f'{tuple(class_embeddings.shape)}')
@@ -100,9 +134,15 @@ class DeCLIPOVBBoxHead(ConvFCBBoxHead):
     # ------------------------------------------------------------------ forward
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """RoI features ``(N, C_in, S, S)`` -> logits ``(N, C + 1)``, deltas ``(N, 4)``."""
-        region, bbox_pred = super().forward(x)  # fc_cls projects to the text space
+        region, bbox_pred = super().forward(x)  # fc_cls: projection or identity
         return cosine_class_logits(region, self._classes(), self.bg_embedding,
-                                   self.temperature), bbox_pred
+                                   self.logit_temperature()), bbox_pred
+
+    def logit_temperature(self):
+        """The detector temperature: the trained one, or ``test_temperature`` at test time."""
+        if self.training or self.test_temperature is None:
+            return self.temperature
+        return self.test_temperature
 
     def class_probabilities(self, cls_logits: Tensor,
                             vlm_embeddings: Optional[Tensor] = None) -> Tensor:
@@ -165,3 +205,31 @@ class DeCLIPOVBBoxHead(ConvFCBBoxHead):
         results.scores = det_bboxes[:, -1]
         results.labels = det_labels
         return results
+
+
+@MODELS.register_module()
+class DeCLIPOVTransferBBoxHead(DeCLIPOVBBoxHead):
+    """Test-only head for evaluating a trained F-ViT on another dataset's vocabulary.
+
+    F-ViT's transfer evaluation (``FViTTransferBBoxHead``, LVIS -> COCO / Objects365 / VOC) has
+    no base / novel split: every class, the background column included, is fused with one VLM
+    weight ``alpha``, and the detector logits use a fixed temperature (50) instead of the
+    trained one; the VLM temperature is 120 in its configs. The trained weights are loaded as
+    they are (the learned ``temperature`` stays in the state dict, unused at test time).
+
+    Args:
+        alpha: VLM weight of every class (0.2 COCO, 0.3 Objects365 / VOC in F-ViT).
+        test_temperature: fixed detector temperature at test time (50).
+        vlm_temperature: temperature of the dense-VLM branch (120).
+        **kwargs: :class:`DeCLIPOVBBoxHead` arguments (``beta`` is set to ``alpha``).
+    """
+
+    def __init__(self, alpha: float = 0.2, test_temperature: float = 50.0,
+                 vlm_temperature: float = 120.0, **kwargs):
+        kwargs.pop('beta', None)
+        super().__init__(alpha=alpha, beta=alpha, test_temperature=test_temperature,
+                         vlm_temperature=vlm_temperature, **kwargs)
+
+    def loss(self, *args, **kwargs) -> dict:
+        raise RuntimeError('DeCLIPOVTransferBBoxHead is for testing only; train with '
+                           'DeCLIPOVBBoxHead')

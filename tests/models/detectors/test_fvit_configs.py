@@ -15,9 +15,12 @@ def load(rel):
 
 
 def pipeline_sizes(cfg):
+    """Crop size, test resize, and the side images are padded to (after normalisation)."""
     train = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
     test = {t['type']: t for t in cfg.test_dataloader.dataset.pipeline}
-    return train['RandomCrop']['crop_size'], train['Pad']['size'], test['Pad']['size']
+    assert 'Pad' not in train and 'Pad' not in test  # padding: data preprocessor, value 0
+    side = cfg.model.data_preprocessor.pad_size_divisor
+    return train['RandomCrop']['crop_size'], test['Resize']['scale'], (side, side)
 
 
 @pytest.mark.parametrize('rel,size,arch,indices,beta,t_vlm,epochs', [
@@ -41,6 +44,17 @@ def test_benchmark_configs(rel, size, arch, indices, beta, t_vlm, epochs):
     assert (head.type, head.alpha, head.beta, head.vlm_temperature, head.temperature) == \
         ('DeCLIPOVBBoxHead', 0.1, beta, t_vlm, 50.0)
     assert head.num_shared_convs == 4 and head.num_shared_fcs == 2 and head.reg_class_agnostic
+    # F-ViT's head: width = text dim, one cls FC whose ReLU output is the region embedding,
+    # one reg FC, the text embedding of "background"
+    embed = 512 if 'B-16' in arch else 768
+    assert (head.region_embedding, head.fc_out_channels, head.num_cls_fcs, head.num_reg_fcs,
+            head.background, head.embed_dim) == ('cls_fc', embed, 1, 1, 'text', embed)
+    assert m.text_encoder.templates == 'fvit'
+    pre = m.data_preprocessor
+    assert (pre.mean, pre.std, pre.bgr_to_rgb) == ([123.675, 116.28, 103.53],
+                                                   [58.395, 57.12, 57.375], True)
+    assert m.test_cfg.rpn.nms_pre == 2000 and m.test_cfg.rpn.max_per_img == 1000
+    assert cfg.optim_wrapper.loss_scale == 512.0 and cfg.auto_scale_lr.enable
     patch = 16 if 'B-16' in arch else 14
     assert m.roi_head.vlm_roi_extractor.featmap_strides == [patch]
     assert m.roi_head.vlm_roi_extractor.roi_layer.output_size == 1
@@ -59,18 +73,40 @@ def test_benchmark_configs(rel, size, arch, indices, beta, t_vlm, epochs):
         assert m.roi_head.mask_head.class_agnostic and head.bg_weight == 0.9
         assert cfg.val_evaluator.type == 'LVISMetric' and 'segm' in cfg.val_evaluator.metric
         assert (m.vocabulary, m.base_classes) == ('lvis_v1', 'lvis_v1_base')
+        assert m.rpn_head.type == 'DeCLIPNormRPNHead' and m.rpn_head.norm_cfg.type == 'SyncBN'
+        assert m.train_cfg.rcnn.assigner.match_low_quality
+        assert m.test_cfg.rcnn.max_per_img == 300 and m.test_cfg.rcnn.score_thr == 1e-4
     else:
         assert head.bg_weight == 0.6 and cfg.val_evaluator.type == 'OVCocoMetric'
         assert (m.vocabulary, m.base_classes) == ('ov_coco', 'ov_coco_base')
         assert len(cfg.param_scheduler) == 1  # no decay on OV-COCO
+        assert m.rpn_head.type == 'RPNHead' and not m.train_cfg.rcnn.assigner.match_low_quality
 
 
-def test_vanilla_baseline_is_one_mode_change():
-    base, vanilla = load('configs/ovcoco/declip_fvit.py'), \
+def test_clip_baseline_is_clipselfs_original():
+    base, clip = load('configs/ovcoco/declip_fvit.py'), \
         load('configs/ovcoco/fvit_eva02-b16_fpn_8xb8-3e_ov-coco.py')
-    assert vanilla.model.backbone.mode == 'vanilla'
-    b, v = dict(base.model.backbone), dict(vanilla.model.backbone)
+    assert clip.model.backbone.mode == 'maskclip'  # CLIPSelf's forward_without_attn
+    b, v = dict(base.model.backbone), dict(clip.model.backbone)
     assert {k for k in b if b[k] != v[k]} == {'mode', 'init_cfg'}
+    assert base.model.roi_head == clip.model.roi_head
+
+
+@pytest.mark.parametrize('name,vocab,alpha,dataset,metric', [
+    ('coco', 'coco', 0.2, 'CocoDataset', 'CocoMetric'),
+    ('objects365v1', 'objects365v1', 0.3, 'Objects365V1Dataset', 'CocoMetric'),
+    ('voc', 'voc', 0.3, 'VOCDataset', 'VOCMetric'),
+])
+def test_transfer_configs(name, vocab, alpha, dataset, metric):
+    cfg = load(f'configs/transfer/declip-fvit_eva02-l14_ov-lvis-to-{name}.py')
+    m = cfg.model
+    assert (m.vocabulary, m.test_vocabulary) == ('lvis_v1', vocab)  # swapped at test time
+    head = m.roi_head.bbox_head
+    assert (head.type, head.alpha, head.test_temperature, head.vlm_temperature) == \
+        ('DeCLIPOVTransferBBoxHead', alpha, 50.0, 120.0)
+    assert m.roi_head.mask_head is None and m.backbone.arch == 'EVA02-CLIP-L-14-336'
+    assert cfg.test_dataloader.dataset.type == dataset
+    assert cfg.test_evaluator.type == metric
 
 
 def test_stock_config_example_builds_and_trains():
