@@ -13,7 +13,8 @@ model = dict(
     vocabulary='coco',
     text_encoder=dict(type='DeCLIPTextEncoder', arch='EVA02-CLIP-B-16',
                       init_cfg=dict(type='Pretrained', checkpoint=ckpt)),
-    data_preprocessor=dict(mean=[122.77, 116.75, 104.09], std=[68.50, 66.63, 70.32]),  # CLIP
+    data_preprocessor=dict(mean=[122.7709383, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305]),  # CLIP
     backbone=dict(_delete_=True, type='DeCLIPViT', arch='EVA02-CLIP-B-16',  # 2. backbone
                   init_cfg=dict(type='Pretrained', checkpoint=ckpt)),
     neck=[dict(type='DeCLIPPyramidAdapter', in_channels=768),  # 3. neck: adapters + stock FPN

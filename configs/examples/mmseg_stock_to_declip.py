@@ -13,4 +13,5 @@ model = dict(
                   init_cfg=dict(type='Pretrained',
                                 checkpoint='checkpoints/DeCLIP_EVA-B_DINOv2-B_csa_0.05_2.0.pt')),
     pretrained=None,  # 3
-    data_preprocessor=dict(mean=[122.771, 116.746, 104.094], std=[68.501, 66.632, 70.323]))  # 4
+    data_preprocessor=dict(mean=[122.7709383, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305]))  # 4

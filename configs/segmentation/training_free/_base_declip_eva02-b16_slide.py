@@ -9,8 +9,8 @@ custom_imports = dict(imports=['declip_mm'], allow_failed_imports=False)
 arch = 'EVA02-CLIP-B-16'
 model = dict(
     type='DeCLIPTrainingFreeSegmentor',
-    data_preprocessor=dict(type='SegDataPreProcessor', mean=[122.771, 116.746, 104.094],
-                           std=[68.501, 66.632, 70.323], bgr_to_rgb=True),
+    data_preprocessor=dict(type='SegDataPreProcessor', mean=[122.7709383, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.32316305], bgr_to_rgb=True),
     # the ZSSS branch scales the decoupled attention logits by head_dim ** -0.5
     backbone=dict(type='DeCLIPViT', arch=arch, mode='csa', attn_scale='head_dim', frozen=True),
     text_encoder=dict(type='DeCLIPTextEncoder', arch=arch, templates='imagenet'),

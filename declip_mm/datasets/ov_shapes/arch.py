@@ -8,6 +8,7 @@ import hashlib
 import os
 
 from ...models.backbones.archs import resolve_arch
+from ...utils.image_norm import CLIP_MEAN, CLIP_STD
 
 OV_SHAPES_ARCH = 'OVShapes-Tiny'
 """Its registered arch name (``resolve_arch``, ``--arch`` of the tools)."""
@@ -21,9 +22,10 @@ OV_SHAPES_TEXT = OV_SHAPES_CLIP['text_cfg']
 OV_SHAPES_TEMPLATES = ('a {}',)
 """Prompt template: single-object captions read ``'a red ring'``."""
 
-OV_SHAPES_MEAN = (122.77, 116.75, 104.09)
-OV_SHAPES_STD = (68.50, 66.63, 70.32)
-"""Pixel normalisation (0-255 RGB): OpenAI CLIP's, as in declip_mm's configs."""
+OV_SHAPES_MEAN = tuple(round(v, 2) for v in CLIP_MEAN)  # (122.77, 116.75, 104.09)
+OV_SHAPES_STD = tuple(round(v, 2) for v in CLIP_STD)  # (68.5, 66.63, 70.32)
+"""Pixel normalisation (0-255 RGB): OpenAI CLIP's (``utils.image_norm``) rounded to 2 decimals,
+the values the shipped tiny CLIP was pretrained with."""
 
 OV_SHAPES_VFM_OVERRIDES = dict(embed_dim=96, depth=4, num_heads=3, img_size=64)
 """The stand-in VFM: DINO-layout ViT (``DeCLIPDINOTeacher``, arch ``'vitb8'``) narrowed to width

@@ -6,10 +6,10 @@ from .catseg_blocks import (ClassAggregation, GuidedSwinBlock, SpatialAggregatio
 from .catseg_head import DeCLIPCATSegBCELoss, DeCLIPCATSegHead, one_hot_bce
 from .catseg_text import DeCLIPCATSegTextEncoder
 from .clip_weights import accept_clip_checkpoints, clip_to_segmentor
-from .training_free import CLIP_MEAN, CLIP_STD, DeCLIPTrainingFreeSegmentor
+from .training_free import DeCLIPTrainingFreeSegmentor
 
 __all__ = ['DeCLIPCATSeg', 'DeCLIPCATSegAggregator', 'DeCLIPCATSegBCELoss', 'DeCLIPCATSegHead',
            'DeCLIPCATSegTextEncoder', 'DeCLIPTrainingFreeSegmentor', 'ClassAggregation',
            'GuidedSwinBlock', 'SpatialAggregation', 'accept_clip_checkpoints',
            'clip_to_segmentor', 'cost_volume', 'linear_attention', 'one_hot_bce',
-           'select_classes', 'shifted_window_mask', 'CLIP_MEAN', 'CLIP_STD']
+           'select_classes', 'shifted_window_mask']
