@@ -22,8 +22,8 @@ from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from ...checkpoint import shape_mismatches
-from ...utils.errors import CheckpointError, ConfigError
+from ...checkpoint import format_mismatch, mismatch_error, shape_mismatches
+from ...utils.errors import ConfigError
 from ...vocab import check_vocabulary, resolve_vocabulary, split_synonyms
 from .vocabulary import DeCLIPVocabulary, VocabSpec
 
@@ -174,9 +174,7 @@ class DeCLIPFViT(TwoStageDetector):
         own = {prefix + k: v for k, v in self.state_dict().items()}
         bad = shape_mismatches(own, state_dict)
         if bad or (own and not any(k in state_dict for k in own)):
-            detail = (f'{len(bad)} tensors differ in shape (checkpoint vs model), e.g. {bad[0]}'
-                      if bad
-                      else 'it holds none of its weights')
-            raise CheckpointError(f'checkpoint does not fit this DeCLIPFViT ({detail}); was it '
-                                  'trained with another backbone arch or head size?')
+            problem = format_mismatch(missing=[] if bad else sorted(own), wrong_shape=bad)
+            raise mismatch_error('checkpoint', 'this DeCLIPFViT', problem,
+                                 '(was it trained with another backbone arch or head size?)')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
