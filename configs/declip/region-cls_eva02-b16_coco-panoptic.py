@@ -5,7 +5,7 @@
 #   python tools/test.py configs/declip/region-cls_eva02-b16_coco-panoptic.py CHECKPOINT
 # Use the mode the checkpoint was distilled in ('csa' for the released DeCLIP weights,
 # --cfg-options model.backbone.mode=qq for qq-distilled ones, vanilla for plain CLIP).
-_base_ = ['mmdet::_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime_det.py']
 
 custom_imports = dict(
     imports=['declip_mm', 'declip_mm.datasets.distill', 'declip_mm.evaluation.region_cls'],
@@ -24,7 +24,7 @@ model = dict(
     data_preprocessor=dict(type='DeCLIPDistillDataPreprocessor'))
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
     dict(type='DeCLIPResizePad', size=student_size),
     dict(type='DeCLIPRegionMasksToGrid', grid=student_size // student_patch),

@@ -44,7 +44,7 @@ model = dict(
     data_preprocessor=dict(type='DeCLIPDistillDataPreprocessor'))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPGridRegions', max_split=4, max_boxes=20),
     dict(type='DeCLIPRegionCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=vfm_size, out_key='vfm_img'),
@@ -84,7 +84,7 @@ param_scheduler = [
 ]
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10),
-                     checkpoint=dict(type='CheckpointHook', interval=max_epochs,
+                     checkpoint=dict(type='DeCLIPCheckpointHook', interval=max_epochs,
                                      max_keep_ckpts=1))
 log_processor = dict(window_size=10)
 randomness = dict(seed=0)

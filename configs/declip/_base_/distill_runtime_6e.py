@@ -4,7 +4,7 @@
 # total batch 16. The cosine here spans the whole run and is multiplied by the warm-up
 # factor during the first 1000 iterations (mmengine chains the two schedulers); the official
 # cosine starts after the warm-up, which differs by less than 0.2% of the lr at any step.
-_base_ = ['mmdet::_base_/default_runtime.py']
+_base_ = ['../../_base_/default_runtime_det.py']
 
 custom_imports = dict(
     imports=['declip_mm', 'declip_mm.datasets.distill', 'declip_mm.evaluation.region_cls'],
@@ -33,7 +33,8 @@ param_scheduler = [
 # backbone is the alpha-ensembled file written by DeCLIPEnsembleCheckpointHook every epoch.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
+    checkpoint=dict(type='DeCLIPCheckpointHook', interval=1, max_keep_ckpts=2))
+custom_hooks = [dict(type='DeCLIPLossSyncHook'),
+                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
 
 auto_scale_lr = dict(enable=False, base_batch_size=16)
