@@ -137,9 +137,10 @@ VOCABULARY_KEYS = ('vocabulary', 'base_classes', 'test_vocabulary', 'class_names
 def _get(cfg: Any, dotted: str) -> Tuple[bool, Any]:
     node = cfg
     for key in dotted.split('.'):
-        if not isinstance(node, dict) or key not in node:
+        try:
+            node = node[key]  # a Config or a dict
+        except (KeyError, TypeError, AttributeError):
             return False, None
-        node = node[key]
     return True, node
 
 

@@ -10,7 +10,8 @@ validation and testing this hook compares them and refuses a mismatch in one lin
 * **order**: the entry at some position is not the dataset's class there, but is the dataset's
   class at another position (a permutation). Entries are compared case-insensitively, ``_`` as a
   space, and an entry matches if any of its synonyms (``'person; human'``) does, so a vocabulary
-  that words a class differently (``'tv'`` for ``'television'``) is not refused.
+  that words a class differently (``'tv'`` for ``'television'``) is not refused. A vocabulary
+  with duplicated names is left to the model's own check (it names the duplicates).
 
 ``allow_mismatch=True`` says the mismatch is intended (e.g. a dataset evaluated with a
 deliberately different vocabulary). Models that take their vocabulary from the data samples'
@@ -36,6 +37,9 @@ def vocabulary_problem(vocabulary: Sequence, classes: Sequence[str]) -> Optional
     if len(vocabulary) != len(classes):
         return (f'the model vocabulary has {len(vocabulary)} entries, the dataset '
                 f'{len(classes)} classes')
+    firsts = [(_synonyms(e) or [''])[0] for e in vocabulary]
+    if len(set(firsts)) < len(firsts):
+        return None  # duplicated names: the model's own vocabulary check says so, more precisely
     wanted = [_synonyms(c)[0] if _synonyms(c) else '' for c in classes]
     position = {name: i for i, name in enumerate(wanted)}
     for i, entry in enumerate(vocabulary):

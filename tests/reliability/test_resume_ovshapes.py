@@ -84,5 +84,6 @@ def test_ovshapes_fvit_resume_after_kill_is_bit_identical(tmp_path):
         assert max_abs_diff(a['state_dict'], b['state_dict']) == 0.0, work.name
         assert max_abs_diff(a['optimizer']['state'], b['optimizer']['state']) == 0.0, work.name
         assert not list(work.glob('*.part'))
-    first = safe_torch_load(str(full / 'iter_2.pth'))
-    assert max_abs_diff(first['state_dict'], a['state_dict']) > 0  # training moved the weights
+    first = safe_torch_load(str(full / 'iter_2.pth'))['state_dict']
+    moved = {k: v for k, v in first.items() if v.is_floating_point()}
+    assert max_abs_diff(moved, a['state_dict']) > 0  # training moved the weights
