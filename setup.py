@@ -21,7 +21,7 @@ setup(
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     include_package_data=True,
     package_data={'declip_mm': ['assets/*', 'assets/**/*',
-                               'datasets/segmentation/class_names/*.txt']},
+                               'vocab/class_names/*.txt']},
     python_requires='>=3.9',
     install_requires=read_requirements('runtime'),
     extras_require={'tests': read_requirements('tests')},

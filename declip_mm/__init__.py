@@ -2,9 +2,9 @@
 
 Importing the package registers every component (``custom_imports=['declip_mm']``) and adds
 the types mmengine writes into checkpoints to torch's ``weights_only`` allow-list
-(``utils.safe_load``), so checkpoints load on torch >= 2.6.
+(``checkpoint.safe_load``), so checkpoints load on torch >= 2.6.
 """
-from .utils.safe_load import register_checkpoint_types
+from .checkpoint.safe_load import register_checkpoint_types
 
 register_checkpoint_types()
 

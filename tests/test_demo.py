@@ -39,16 +39,6 @@ def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- helpers
-def test_parse_words():
-    import demo
-    from declip_mm.utils.errors import ConfigError
-    assert demo.parse_words(' cat, red car,,kitten; cat ') == ['cat', 'red car', 'kitten; cat']
-    with pytest.raises(ConfigError, match='at least one word'):
-        demo.parse_words(' , ')
-    with pytest.raises(ConfigError, match='duplicated'):
-        demo.parse_words('cat,cat')
-
-
 def test_draw_factor_and_enlarge():
     import demo
     from mmdet.structures import DetDataSample
@@ -83,7 +73,7 @@ def test_detection_demo_draws_boxes_on_an_image_of_the_input_size(photo, tmp_pat
                    RANDOM_WEIGHTS + ['model.text_encoder.cache_dir=None'])
     torch.manual_seed(0)
     outs = demo.demo([photo], ['cat', 'red circle', 'blue bar'], cfg, None, str(tmp_path),
-                     score_thr=0.0)
+                     score_thr=0.0, random_weights=True)
     assert outs == [str(tmp_path / 'chelsea.png')]
     drawn, original = cv2.imread(outs[0]), cv2.imread(photo)
     assert drawn is not None and drawn.shape == original.shape == (300, 451, 3)
@@ -99,7 +89,7 @@ def test_segmentation_demo_paints_masks_and_a_legend(photo, tmp_path):
     cfg = load_cfg('seg_training-free_tiny-declip_ovshapes.py', RANDOM_WEIGHTS)
     words = ['cat', 'sofa', 'wall']
     torch.manual_seed(0)
-    out = demo.demo([photo], words, cfg, None, str(tmp_path))[0]
+    out = demo.demo([photo], words, cfg, None, str(tmp_path), random_weights=True)[0]
     drawn = cv2.imread(out)[..., ::-1]
     original = cv2.imread(photo)[..., ::-1]
     assert drawn.shape == original.shape
@@ -112,7 +102,8 @@ def test_segmentation_demo_paints_masks_and_a_legend(photo, tmp_path):
 
 
 def test_demo_command_line(tmp_path):
-    """The CLI on a 64 px OV-Shapes scene: the picture is drawn 4x larger (--draw-size 256)."""
+    """The CLI on a 64 px OV-Shapes scene with the shipped tiny DeCLIP / CLIP (the config's
+    init_cfg): the picture is drawn 4x larger (--draw-size 256)."""
     import cv2
     from declip_mm.datasets.ov_shapes import generate_scene, scene_rng
     scene = generate_scene(scene_rng(2, 0))
@@ -124,8 +115,7 @@ def test_demo_command_line(tmp_path):
          '--words', 'red circle,blue bar, green square',
          '--config', os.path.join(ROOT, 'configs', 'ovshapes',
                                   'seg_training-free_tiny-declip_ovshapes.py'),
-         '--out-dir', str(tmp_path / 'out'), '--draw-size', '256', '--seg-thr', '0.2',
-         '--cfg-options', *RANDOM_WEIGHTS],
+         '--out-dir', str(tmp_path / 'out'), '--draw-size', '256', '--seg-thr', '0.2'],
         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout.strip().splitlines()[-1]
@@ -171,3 +161,49 @@ def test_main_job_smoke(tmp_path):
     assert metrics['results']['clip_vanilla'] == {'skipped': '--baseline never'}
     assert len(metrics['pictures']) == 2 and all(os.path.isfile(p) for p in metrics['pictures'])
     assert sorted(os.listdir(out / 'declip_csa' / 'vis')) == ['000000.png', '000001.png']
+
+
+def run_demo(tmp_path, *extra):
+    import cv2
+    from declip_mm.datasets.ov_shapes import generate_scene, scene_rng
+    path = str(tmp_path / 'scene.png')
+    cv2.imwrite(path, generate_scene(scene_rng(2, 0)).image[..., ::-1])
+    env = dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE='1', OMP_WAIT_POLICY='PASSIVE')
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'demo.py'), path, '--words', 'red circle',
+         '--config', os.path.join(ROOT, 'configs', 'ovshapes',
+                                  'seg_training-free_tiny-declip_ovshapes.py'),
+         '--out-dir', str(tmp_path / 'out'), *extra],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize('name', ['tiny_clip.pt', 'tiny_declip.pt'])
+def test_demo_loads_the_shipped_checkpoints_strictly(tmp_path, name):
+    """--checkpoint with the shipped files (was "'dict' object has no attribute '_metadata'")."""
+    proc = run_demo(tmp_path, '--checkpoint',
+                    os.path.join(ROOT, 'declip_mm', 'assets', 'ovshapes', name))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == str(tmp_path / 'out' / 'scene.png')
+
+
+@pytest.mark.parametrize('kind', ['empty', 'text', 'truncated', 'wrong', 'no weights'])
+def test_demo_bad_weights_are_one_line(tmp_path, kind):
+    """A wrong file, or no weights at all, is one error line and exit 1 (no picture)."""
+    bad = tmp_path / (kind.replace(' ', '_') + '.pth')
+    shipped = os.path.join(ROOT, 'declip_mm', 'assets', 'ovshapes', 'tiny_vfm.pt')
+    if kind == 'empty':
+        bad.write_bytes(b'')
+    elif kind == 'text':
+        bad.write_text('not a checkpoint\n' * 50)
+    elif kind == 'truncated':
+        with open(shipped, 'rb') as f:
+            bad.write_bytes(f.read()[:4000])
+    elif kind == 'wrong':
+        torch.save({'state_dict': {'backbone.visual.conv1.weight': torch.zeros(1)}}, bad)
+    args = ['--cfg-options', 'model.backbone.init_cfg=None'] if kind == 'no weights' else \
+        ['--checkpoint', str(bad)]
+    proc = run_demo(tmp_path, *args)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('error: ') and (kind == 'no weights' or str(bad) in last), last
+    assert not (tmp_path / 'out' / 'scene.png').exists()

@@ -81,7 +81,7 @@ def tiny_coco(tmp_path_factory):
 
 
 def test_converter_writes_the_ov_split(tiny_coco):
-    from declip_mm.datasets.ov_detection import OV_COCO_BASE_CLASSES, ov_coco_classes
+    from declip_mm.vocab import OV_COCO_BASE_CLASSES, ov_coco_classes
     with open(os.path.join(tiny_coco, 'zero-shot', 'instances_train2017_seen_2_65_cat.json')) as f:
         train = json.load(f)
     with open(os.path.join(tiny_coco, 'zero-shot', 'instances_val2017_all_2.json')) as f:

@@ -168,10 +168,10 @@ def test_configs_parse(path):
     assert cfg.custom_imports['imports'] == ['declip_mm']
     assert cfg.model.type in ('DeCLIPTrainingFreeSegmentor', 'DeCLIPCATSeg')
     assert cfg.test_evaluator['type'] == 'IoUMetric'
-    from declip_mm.datasets.segmentation import load_class_names
+    from declip_mm.vocab import resolve_vocabulary
     names = cfg.model.get('test_class_names') or cfg.model.get('class_names') \
         or cfg.model.train_class_names
-    assert load_class_names(names)
+    assert resolve_vocabulary(names)
 
 
 def test_training_free_settings():
@@ -275,13 +275,15 @@ def test_voc20_and_wide_labels_load(tmp_path):
 
 
 def test_class_name_files():
-    from declip_mm.datasets.segmentation import builtin_class_files, load_class_names
+    from declip_mm.vocab import builtin_class_files, resolve_vocabulary
     sizes = dict(voc21=21, voc20=20, context60=60, context59=59, coco_object=81,
                  coco_stuff171=171, ade150=150, cityscapes=19, catseg_coco_stuff171=171,
                  catseg_ade150=150, catseg_ade847=847, catseg_pc59=59, catseg_pc459=459,
-                 catseg_voc20=20, catseg_voc21=21)
+                 catseg_voc20=20, catseg_voc21=21, sclip_voc21=21, sclip_voc20=20,
+                 sclip_coco_object=81)
     assert set(sizes) == set(builtin_class_files())
     for name, n in sizes.items():
-        assert len(load_class_names(name)) == n, name
-    assert load_class_names('voc21')[15].startswith('person; person in shirt')
-    assert len(load_class_names('catseg_voc21')[0].split('; ')) == 39
+        assert len(resolve_vocabulary(name)) == n, name
+    assert resolve_vocabulary('voc21')[15] == 'person'  # ClearCLIP's list
+    assert resolve_vocabulary('sclip_voc21')[15].startswith('person; person in shirt')
+    assert len(resolve_vocabulary('catseg_voc21')[0].split('; ')) == 39

@@ -334,10 +334,10 @@ def main(argv=None) -> None:
             run = dict(csa=run_csa, fvit=run_fvit).get(section)
             report[section] = run(args, tmp) if run else spawn(section, args, tmp)
     text = markdown(report)
+    from declip_mm.engine.atomic_io import atomic_write_text
     for path, content in ((args.out_json, json.dumps(report, indent=1)), (args.out_md, text)):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, 'w') as f:
-            f.write(content + '\n')
+        atomic_write_text(path, content + '\n')
     print(text)
 
 

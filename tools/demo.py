@@ -16,9 +16,13 @@ such as the 64 px OV-Shapes scenes):
   CLIP weights (the config's ``init_cfg`` or ``--checkpoint``).
 
 The words replace the model's vocabulary (``set_vocabulary``); ``'kitten; cat'`` gives one class
-with two synonyms. Without ``--checkpoint`` the weights named in the config's ``init_cfg`` are
-loaded; with it, the checkpoint is loaded over the built model (a detector / segmentor file, or a
-bare CLIP / DeCLIP file for the segmentors).
+with two synonyms. ``--words`` is read by ``declip_mm.vocab.resolve_vocabulary`` (a builtin
+vocabulary name or a class file works too).
+Without ``--checkpoint`` the weights named in the config's ``init_cfg`` are
+loaded, and they must cover the whole model; with it, the checkpoint is loaded strictly over the
+built model (a detector / segmentor file, or a bare CLIP / DeCLIP file for the segmentors, whose
+text tower then comes from the config's text-encoder ``init_cfg``). A file that does not fit,
+or a model left with weights from no file, is one error line.
 
 Example (no training needed, the shipped tiny OV-Shapes CLIP)::
 
@@ -44,7 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description='Open-vocabulary detection / segmentation pictures')
     p.add_argument('images', nargs='+', help='image files')
     p.add_argument('--words', required=True,
-                   help='comma-separated class names, e.g. "cat,coffee cup,kitten; cat"')
+                   help='comma-separated class names, e.g. "cat,coffee cup,kitten; cat" (";" '
+                        'separates synonyms), a .txt / .json class file or a builtin vocabulary')
     p.add_argument('--config', required=True, help='an mmdet or mmseg config')
     p.add_argument('--checkpoint', default=None,
                    help='weights loaded over the model (default: the config\'s init_cfg)')
@@ -57,20 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='draw images whose short side is below this on a copy enlarged by an '
                         'integer factor (nearest neighbour); 0: draw at the input size')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--random-weights', action='store_true',
+                   help='draw even if some weights come from no checkpoint (tests the drawing)')
     p.add_argument('--cfg-options', nargs='+', default=None, metavar='KEY=VALUE',
                    help='override config entries, as in tools/test.py')
     return p.parse_args(argv)
-
-
-def parse_words(text: str) -> List[str]:
-    """``'cat, red car,,kitten; cat'`` -> ``['cat', 'red car', 'kitten; cat']``."""
-    from declip_mm.utils.errors import ConfigError
-    words = [w.strip() for w in text.split(',') if w.strip()]
-    if not words:
-        raise ConfigError('--words: give at least one word, e.g. --words "cat,dog"')
-    if len(set(words)) != len(words):
-        raise ConfigError(f'--words: duplicated words in {words}')
-    return words
 
 
 def distinct_colours(n: int) -> List[Colour]:
@@ -87,18 +83,17 @@ def test_pipeline_cfg(cfg) -> list:
     return [copy.deepcopy(t) for t in pipeline if t['type'] not in DROP_FROM_TEST_PIPELINE]
 
 
-def build_model(cfg, checkpoint: Optional[str], device: str):
-    """Build the config's model; load ``checkpoint`` over it, else its ``init_cfg`` weights."""
-    from mmengine.logging import MMLogger
+def build_model(cfg, checkpoint: Optional[str], device: str, random_weights: bool = False):
+    """Build the config's model; load ``checkpoint`` over it strictly, else its ``init_cfg``
+    weights, which must then cover the whole model (``random_weights`` skips that check)."""
     from mmengine.registry import MODELS
-    from mmengine.runner import load_checkpoint
+    from declip_mm.checkpoint.model_loading import load_model_checkpoint, require_init_weights
     model = MODELS.build(cfg.model)
     if checkpoint:
-        quiet = (MMLogger.get_instance('declip_demo')
-                 if MMLogger.check_instance_created('declip_demo')
-                 else MMLogger.get_instance('declip_demo', log_level='WARNING'))
-        load_checkpoint(model, checkpoint, map_location='cpu', logger=quiet, revise_keys=[])
+        load_model_checkpoint(model, checkpoint, strict=True)
     else:
+        if not random_weights:
+            require_init_weights(model, 'give --checkpoint')
         model.init_weights()
     return model.to(device).eval()
 
@@ -211,15 +206,16 @@ def draw_segmentation(image, sample, words: Sequence[str], out_file: str) -> Non
 
 def demo(images: Sequence[str], words: Sequence[str], cfg, checkpoint: Optional[str] = None,
          out_dir: str = 'outputs/demo', score_thr: float = 0.3, seg_thr: float = 0.0,
-         draw_size: int = 0, device: str = 'cpu') -> List[str]:
+         draw_size: int = 0, device: str = 'cpu', random_weights: bool = False) -> List[str]:
     """Run the model of ``cfg`` on ``images`` with the vocabulary ``words``; write one PNG per
-    image into ``out_dir`` and return their paths."""
+    image into ``out_dir`` and return their paths (``random_weights``: allow a model without
+    trained weights, to test the drawing)."""
     import mmcv
     from mmengine.registry import init_default_scope
     from declip_mm.utils.errors import ConfigError
     scope = cfg.get('default_scope', 'mmdet')
     init_default_scope(scope)
-    model = build_model(cfg, checkpoint, device)
+    model = build_model(cfg, checkpoint, device, random_weights)
     if not hasattr(model, 'set_vocabulary'):
         raise ConfigError(f'{type(model).__name__} has no set_vocabulary(); the demo needs a '
                           'declip_mm open-vocabulary model (DeCLIPFViT, DeCLIPTrainingFreeSegmentor, '
@@ -258,9 +254,15 @@ def main(argv=None) -> None:
     from mmengine.logging import MMLogger
     MMLogger.get_instance('mmengine', log_level='WARNING')  # no weight-init report
     import declip_mm  # noqa: F401  (registers the models)
-    words = parse_words(args.words)
+    from declip_mm.utils.errors import ConfigError
+    from declip_mm.vocab import check_vocabulary, resolve_vocabulary
+    try:
+        words = resolve_vocabulary(args.words, free_text=True)
+        check_vocabulary(words)
+    except ConfigError as err:
+        raise ConfigError(f'--words: {err}') from None
     for out in demo(args.images, words, cfg, args.checkpoint, args.out_dir, args.score_thr,
-                    args.seg_thr, args.draw_size, args.device):
+                    args.seg_thr, args.draw_size, args.device, args.random_weights):
         print(out)
 
 

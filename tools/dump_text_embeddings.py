@@ -1,36 +1,28 @@
-"""Write the class-name embeddings of a vocabulary, for classifiers that load them from a file.
+"""Write the class-name embeddings of a vocabulary to a file the models read back.
 
     python tools/dump_text_embeddings.py --arch EVA02-CLIP-B-16 --checkpoint CKPT \
-        --vocab classes.txt --templates imagenet --out emb.pt [--cache-dir DIR]
+        --vocab ov_coco --templates fvit --background --out ov_coco_fvit.pt
 
-``--vocab`` is a text file with one class per line (synonyms separated by ``'; '``, blank lines
-and ``#`` comments skipped) or a comma-separated list on the command line (``cat,dog;puppy``
-style is not split further: use ``'; '`` inside an entry for synonyms). ``--checkpoint`` is any
-file with the text tower (official DeCLIP / EVA-CLIP ``text.*``, open_clip, declip_mm).
+``--vocab`` is any vocabulary spec of ``declip_mm.vocab.resolve_vocabulary``: a builtin name
+(``ov_coco``, ``lvis_v1``, ``voc21`` ...), a ``.txt`` / ``.json`` class file, or a
+comma-separated list (``'cat, dog; puppy'``: ``;`` separates synonyms). ``--templates`` is a
+template set (``imagenet``, ``vild``, ``single``, ``scene``, ``fvit``) or ``|``-separated
+templates with ``{}``. ``--arch`` is an arch name (e.g. ``OVShapes-Tiny``), a ``.json`` model
+config or inline JSON; ``--checkpoint`` any file with the text tower (official DeCLIP /
+EVA-CLIP ``text.*``, open_clip, declip_mm).
 
-The output is ``{'classes': [entry, ...], 'synonyms': [[name, ...], ...], 'templates': [...],
-'embeddings': (C, D) float tensor}``; each row is the L2-normalised mean of the class's synonym
-embeddings, each of those the normalised template ensemble (``DeCLIPTextEncoder.encode_classes``).
+The output is declip_mm's class-embedding file (``declip_mm.vocab.embedding_file``): the
+entries, their ``(C, D)`` embeddings (each row the L2-normalised mean of the class's synonym
+embeddings, each of those the normalised template ensemble), the templates and their style,
+the embedding of "background" with ``--background``, and the text weights' fingerprint. Give it
+to a detector as ``class_embeddings=`` (``DeCLIPFViT`` / ``DeCLIPVocabulary``) or to
+``DeCLIPRegionTextClassifier(class_embeddings=...)``.
 """
 import argparse
-import os
-from typing import List
 
 from _bootstrap import run_main
 
-from convert_checkpoint import parse_arch, save_atomic  # noqa: E402
-
-
-def read_vocab(spec: str) -> List[str]:
-    """Entries of a vocabulary file, or of a comma-separated list."""
-    if os.path.isfile(spec):
-        with open(spec, encoding='utf-8') as f:
-            lines = [line.strip() for line in f]
-        return [line for line in lines if line and not line.startswith('#')]
-    if spec.endswith(('.txt', '.csv')) and not os.path.exists(spec):
-        from declip_mm.utils.errors import ConfigError
-        raise ConfigError(f'vocabulary file not found: {spec}')
-    return [item.strip() for item in spec.split(',') if item.strip()]
+from convert_checkpoint import parse_arch  # noqa: E402
 
 
 def parse_templates(spec: str):
@@ -40,13 +32,18 @@ def parse_templates(spec: str):
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Dump class-name text embeddings')
-    parser.add_argument('--arch', required=True, help='arch name or .json model config')
+    parser.add_argument('--arch', required=True, help='arch name, .json model config or JSON')
     parser.add_argument('--checkpoint', required=True, help='file holding the text tower')
-    parser.add_argument('--vocab', required=True, help='class file or comma-separated names')
+    parser.add_argument('--vocab', required=True,
+                        help='builtin vocabulary, class file or comma-separated names')
     parser.add_argument('--templates', default='imagenet',
-                        help="imagenet | vild | single | scene, or 'a {}.|the {}.'")
+                        help="imagenet | vild | single | scene | fvit, or 'a {}.|the {}.'")
+    parser.add_argument('--background', action='store_true',
+                        help='also store the embedding of "background" (F-ViT\'s fixed '
+                             'background class)')
     parser.add_argument('--out', required=True, help='output .pt file')
-    parser.add_argument('--cache-dir', help='reuse / store embeddings here')
+    parser.add_argument('--cache-dir', default=None,
+                        help='embedding cache folder (default: the user cache folder)')
     parser.add_argument('--device', default='cpu')
     return parser.parse_args(argv)
 
@@ -54,9 +51,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     import torch
-    from declip_mm.models.text import DeCLIPTextEncoder, check_vocabulary
-    vocab = read_vocab(args.vocab)
-    groups = check_vocabulary(vocab)
+    from declip_mm.models.text import DeCLIPTextEncoder
+    from declip_mm.vocab import (ClassEmbeddings, check_vocabulary, resolve_vocabulary,
+                                 save_class_embeddings)
+    vocab = resolve_vocabulary(args.vocab, free_text=True)
+    check_vocabulary(vocab)
     encoder = DeCLIPTextEncoder(parse_arch(args.arch), templates=parse_templates(args.templates),
                                 cache_dir=args.cache_dir,
                                 init_cfg=dict(type='Pretrained', checkpoint=args.checkpoint))
@@ -64,10 +63,14 @@ def main(argv=None) -> None:
     encoder.to(args.device).eval()
     with torch.no_grad():
         emb = encoder.encode_classes(vocab).float().cpu()
-    save_atomic({'classes': list(vocab), 'synonyms': groups, 'templates': encoder.templates,
-                 'embeddings': emb}, args.out)
+        background = (encoder.encode_classes(['background'])[0].float().cpu()
+                      if args.background else None)
+    tpl = encoder.templates
+    save_class_embeddings(args.out, ClassEmbeddings(
+        emb, list(vocab), list(tpl.templates), tpl.style, background, encoder.fingerprint()))
     print(f'wrote {args.out}: {emb.shape[0]} classes x {emb.shape[1]} dims, '
-          f'{len(encoder.templates)} templates')
+          f'{len(tpl)} {tpl.style} templates'
+          f'{", with a background row" if background is not None else ""}')
 
 
 if __name__ == '__main__':

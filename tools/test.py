@@ -57,7 +57,8 @@ def main(argv=None) -> None:
     if not osp.isfile(args.checkpoint):
         raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
     cfg = build_config(args)
-    from declip_mm.engine.checkpoint_checks import inspect_checkpoint, load_checkpoint_strictly
+    from declip_mm.checkpoint.model_loading import load_checkpoint_strictly
+    from declip_mm.checkpoint.reading import inspect_checkpoint
     from declip_mm.engine.config_tools import check_config
     from declip_mm.engine.distributed import finish_distributed, setup_cpu_distributed
     from declip_mm.engine.user_errors import user_errors

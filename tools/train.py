@@ -70,7 +70,8 @@ def resume_path(cfg):
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
-    from declip_mm.engine.checkpoint_checks import check_resume_checkpoint, inspect_checkpoint
+    from declip_mm.checkpoint.model_loading import check_load_from, check_resume_checkpoint
+    from declip_mm.checkpoint.reading import inspect_checkpoint
     from declip_mm.engine.config_tools import check_config, skip_bad_training_images
     from declip_mm.engine.distributed import finish_distributed, is_launcher_main, \
         setup_cpu_distributed
@@ -94,6 +95,8 @@ def main(argv=None) -> None:
         runner = Runner.from_cfg(cfg)
         if path is not None:
             check_resume_checkpoint(runner.model, path)
+        elif cfg.get('load_from'):
+            check_load_from(runner.model, cfg.load_from)
         runner.train()
     finish_distributed()
 

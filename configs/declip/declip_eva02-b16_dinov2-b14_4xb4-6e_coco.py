@@ -1,10 +1,14 @@
 # DeCLIP distillation of EVA02-CLIP-B/16 with DINOv2-B/14 (registers) as the context teacher,
 # on the COCO train2017 images (labels unused); 4 GPUs x 4 images, 6 epochs, AMP.
 #   bash tools/dist_train.sh configs/declip/declip_eva02-b16_dinov2-b14_4xb4-6e_coco.py 4
-# Every epoch writes work_dirs/<cfg>/declip_backbone_epoch_<n>.pth = 0.7 student + 0.3 CLIP,
-# loadable by DeCLIPViT(init_cfg=dict(type='Pretrained', checkpoint=...)).
-# The official scripts distil in 'qq' mode; the released checkpoints are named and used in
-# 'csa' mode, which is the default here (--cfg-options model.student.mode=qq for the other).
+# The official recipe (scripts/dist_DeCLIP_eva_vitb16_coco.sh, --mode qq_vfm_distill): qq content
+# attention, Q as the context feature, the last block's k_proj frozen (with the rest of the
+# official freeze list), content weight 1.0, context weight 0.1, 560 px student view, 224 px
+# crops, DINOv2-B/14 view with the student's 35 x 35 grid, alpha 0.7, seed 0.
+# Every epoch writes work_dirs/<cfg>/declip_backbone_epoch_<n>.pth = 0.7 student + 0.3 CLIP
+# (plus the CLIP's text tower) and validates it, in qq inference mode.
+# The 'csa' variant (merged-head Q and K context, the released checkpoints' inference mode):
+#   declip_eva02-b16_dinov2-b14_4xb4-6e_coco_csa.py
 # The later (TPAMI-era) setting uses a context weight of 0.25:
 #   --cfg-options model.context_loss.loss_weight=0.25
 _base_ = ['./_base_/distill_runtime_6e.py']
@@ -22,7 +26,7 @@ crop_size = 224
 
 model = dict(
     type='DeCLIPDistiller',
-    student=dict(type='DeCLIPViT', arch='EVA02-CLIP-B-16', mode='csa', attn_scale='auto',
+    student=dict(type='DeCLIPViT', arch='EVA02-CLIP-B-16', mode='qq', attn_scale='auto',
                  init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
     vfm=dict(type='DeCLIPDINOv2Teacher', arch='vitb14_reg', checkpoint=vfm_checkpoint, fp16=True),
     content_loss=dict(type='DeCLIPContentLoss', loss_weight=1.0),
@@ -54,6 +58,7 @@ train_dataloader = dict(
 val_pipeline = [
     dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
+    dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),
     dict(type='DeCLIPRegionMasksToGrid', grid=student_size // student_patch),
     dict(type='PackDeCLIPRegionInputs'),

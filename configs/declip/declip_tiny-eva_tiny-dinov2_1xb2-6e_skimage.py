@@ -7,7 +7,8 @@
 #   python tools/train.py configs/declip/declip_tiny-eva_tiny-dinov2_1xb2-6e_skimage.py
 #   bash tools/dist_train.sh configs/declip/declip_tiny-eva_tiny-dinov2_1xb2-6e_skimage.py 2
 #     (without GPUs the tools start gloo and wrap the CPU model in DDP themselves)
-# The lr is raised to 1e-3 (random tiny models move little at 1e-5) and the warm-up shortened.
+# The official recipe (qq mode, Q context, k_proj frozen, warm-up then cosine over the rest, seed 0)
+# with the lr raised to 1e-3 (random tiny models move little at 1e-5) and a 20-iteration warm-up.
 _base_ = ['./_base_/distill_runtime_6e.py']
 
 student_size, student_patch = 96, 8      # 12 x 12 token grid
@@ -23,7 +24,7 @@ tiny_eva = dict(
 
 model = dict(
     type='DeCLIPDistiller',
-    student=dict(type='DeCLIPViT', arch=tiny_eva, mode='csa'),
+    student=dict(type='DeCLIPViT', arch=tiny_eva, mode='qq'),
     vfm=dict(type='DeCLIPDINOv2Teacher', arch='vitb14_reg',
              arch_overrides=dict(embed_dim=48, depth=2, num_heads=3, img_size=vfm_size)),
     content_loss=dict(type='DeCLIPContentLoss', loss_weight=1.0),
@@ -65,10 +66,12 @@ optim_wrapper = dict(
     constructor='DeCLIPDistillOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0, flat_decay_mult=0.0))
+warmup_iters = 20
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=20),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=6, T_max=6,
-         convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=1.0 / warmup_iters, by_epoch=False, begin=0,
+         end=warmup_iters),
+    dict(type='DeCLIPCosineAfterWarmupLR', warmup_iters=warmup_iters, eta_min=0.0,
+         by_epoch=True, end=6, convert_to_iter_based=True),
 ]
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10),

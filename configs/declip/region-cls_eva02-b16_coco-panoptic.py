@@ -1,10 +1,12 @@
 # Region classification on COCO panoptic val2017 with ground-truth boxes and masks (DeCLIP's
-# validation protocol): box / mask top-1 and top-5 mean class accuracy, thing and stuff.
+# validation protocol): box / mask / crop / masked-crop top-1 and top-5 mean class accuracy,
+# thing and stuff.
 # Works for any DeCLIPViT checkpoint: an ensembled backbone from DeCLIPEnsembleCheckpointHook,
 # an official DeCLIP / EVA-CLIP file, or an mmengine DeCLIPDistiller checkpoint (its student):
 #   python tools/test.py configs/declip/region-cls_eva02-b16_coco-panoptic.py CHECKPOINT
 # Use the mode the checkpoint was distilled in ('csa' for the released DeCLIP weights,
-# --cfg-options model.backbone.mode=qq for qq-distilled ones, vanilla for plain CLIP).
+# --cfg-options model.backbone.mode=qq for qq-distilled ones, such as those of the default
+# distillation configs, vanilla for plain CLIP).
 _base_ = ['../_base_/default_runtime_det.py']
 
 custom_imports = dict(
@@ -15,6 +17,7 @@ data_root = 'data/coco/'
 # official DeCLIP metadata/ file: (133, 512) COCO-panoptic class embeddings
 class_embeddings = 'checkpoints/coco_panoptic_clip_hand_craft_EVACLIP_ViTB16.npy'
 student_size, student_patch = 560, 16
+crop_size = 224
 
 model = dict(
     type='DeCLIPRegionClassifier',
@@ -26,6 +29,7 @@ model = dict(
 test_pipeline = [
     dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
+    dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),
     dict(type='DeCLIPRegionMasksToGrid', grid=student_size // student_patch),
     dict(type='PackDeCLIPRegionInputs'),

@@ -4,6 +4,7 @@ _base_ = ['./region-cls_eva02-b16_coco-panoptic.py']
 
 class_embeddings = 'checkpoints/coco_panoptic_clip_hand_craft_EVACLIP_ViTL14x336.npy'
 student_size, student_patch = 560, 14
+crop_size = 336
 
 model = dict(backbone=dict(arch='EVA02-CLIP-L-14-336'),
              classifier=dict(class_embeddings=class_embeddings))
@@ -11,6 +12,7 @@ model = dict(backbone=dict(arch='EVA02-CLIP-L-14-336'),
 test_pipeline = [
     dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
+    dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),
     dict(type='DeCLIPRegionMasksToGrid', grid=student_size // student_patch),
     dict(type='PackDeCLIPRegionInputs'),

@@ -86,3 +86,19 @@ def remove_stale_parts(folder: str) -> List[str]:
         except OSError:
             pass
     return removed
+
+
+def atomic_torch_save(obj: object, path: str) -> None:
+    """``torch.save(obj, path)`` through :func:`atomic_write_bytes` (same crash guarantees).
+
+    The object is serialised in memory first, so the file on disk is only ever the complete old
+    or the complete new checkpoint; missing parent folders are created.
+    """
+    import io
+
+    import torch
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getbuffer())

@@ -242,7 +242,7 @@ def explain(err: BaseException, cfg: Any = None,
     chain, inner = split_build_chain(message)
     chain = chain or build_chain(err)
     if isinstance(err, pickle.UnpicklingError):
-        from ..utils.safe_load import refusal_message
+        from ..checkpoint.safe_load import refusal_message
         return CheckpointError(refusal_message(_torch_load_path(err) or 'a checkpoint', err))
     if isinstance(err, KeyError):
         registry = _registry_message(inner.strip('"\''), chain, cfg, prefer)

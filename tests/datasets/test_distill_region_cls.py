@@ -76,8 +76,8 @@ def test_panoptic_regions_dataset_and_pipeline(tmp_path):
     scale = 560 / 451
     canvas_boxes = sample.boxes.numpy() * 560 / scale
     assert np.allclose(canvas_boxes[0], [100, 50, 300, 250], atol=1e-3)   # annotated thing box
-    assert np.allclose(canvas_boxes[1], [0, 0, 451, 280], atol=1e-3)      # stuff: mask box
-    assert np.allclose(canvas_boxes[2], [0, 280, 451, 300], atol=1e-3)
+    assert np.allclose(canvas_boxes[1], [0, 0, 450, 279], atol=1e-3)      # stuff: mask2box
+    assert np.allclose(canvas_boxes[2], [0, 280, 450, 299], atol=1e-3)
     assert sample.masks.shape == (3, 35, 35) and sample.masks.dtype == torch.bool
     rows = round(300 * 35 / 451)   # 23 rows of content, the rest padding
     assert not sample.masks[:, rows:].any()
@@ -89,7 +89,7 @@ def test_panoptic_helpers():
     assert rgb_to_panoptic_id(rgb).tolist() == [[1, 256, 3 + 512 + 65536]]
     m = np.zeros((6, 8), bool)
     m[2:4, 3:7] = True
-    assert mask_to_box(m).tolist() == [3, 2, 7, 4]
+    assert mask_to_box(m).tolist() == [3, 2, 6, 3]      # official mask2box: last row / col
     grid = masks_to_grid(np.ones((1, 40, 20), bool), 4)
     assert grid[0].tolist() == [[True, True, False, False]] * 4
 
@@ -185,3 +185,24 @@ def test_text_classifier_from_a_text_encoder():
     assert clf.predict(dense, [sample])[0].pred_box_topk[0, 0].item() == 1
     with pytest.raises(ConfigError, match='classes'):
         DeCLIPRegionTextClassifier(text_encoder=enc_cfg)
+
+
+def test_text_classifier_reads_dumped_and_fvit_files(tmp_path):
+    """Files in declip_mm's format (tools/dump_text_embeddings.py) and CLIPSelf F-ViT's
+    ``{name: vector}`` layout: rows are taken by class name, in the order of ``classes``."""
+    from declip_mm.vocab import ClassEmbeddings, save_class_embeddings
+    emb = torch.eye(3, 4)
+    save_class_embeddings(str(tmp_path / 'dump.pt'),
+                          ClassEmbeddings(emb, ['cat', 'wall; walls', 'sky'], ['a {}.'], 'plain'))
+    torch.save({'sky': emb[2] * 3, 'cat': emb[0], 'wall': emb[1], 'background': torch.ones(4)},
+               tmp_path / 'fvit.pt')
+    for name in ('dump.pt', 'fvit.pt'):
+        clf = DeCLIPRegionTextClassifier(class_embeddings=str(tmp_path / name),
+                                         classes=['sky', 'cat'], topk=2)
+        got = clf.class_embeddings(torch.device('cpu'))
+        assert torch.equal(got, emb[[2, 0]]), name
+    clf = DeCLIPRegionTextClassifier(class_embeddings=str(tmp_path / 'dump.pt'))
+    assert torch.equal(clf.class_embeddings(torch.device('cpu')), emb)   # file order
+    clf = DeCLIPRegionTextClassifier(class_embeddings=str(tmp_path / 'fvit.pt'), classes=['dog'])
+    with pytest.raises(ConfigError, match="no entry for \\['dog'\\]"):
+        clf.class_embeddings(torch.device('cpu'))

@@ -1,10 +1,7 @@
 """The pieces behind the tools' one-line errors, on hand-made inputs (no runner)."""
-import cv2
-import numpy as np
 import pytest
 import torch
 
-from declip_mm.engine.checkpoint_checks import mismatch_summary, summarize_mmengine_mismatch
 from declip_mm.engine.config_checks import edit_distance, likely_typo
 from declip_mm.engine.user_errors import (explain, locate, split_build_chain,
                                           strip_worker_traceback)
@@ -77,12 +74,3 @@ def test_bugs_keep_their_traceback():
         assert explain(err) is None
 
 
-def test_mismatch_summaries():
-    own = {'a': torch.zeros(2), 'b': torch.zeros(3)}
-    theirs = {'a': torch.zeros(4), 'c': torch.zeros(1)}
-    assert mismatch_summary(own, theirs) == ('1 missing: b; 1 unexpected: c; '
-                                             '1 wrong shape: a (4,) vs (2,)')
-    assert mismatch_summary(own, dict(own)) is None
-    msg = ('The model and loaded state dict do not match exactly\n\nunexpected key in source '
-           'state_dict: x, y\n\nmissing keys in source state_dict: z\n')
-    assert summarize_mmengine_mismatch(msg) == '2 unexpected: x, y; 1 missing: z'

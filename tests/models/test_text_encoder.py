@@ -1,5 +1,6 @@
-"""DeCLIPTextEncoder (models/text/*): templates, synonyms, prompt ensembling, caching, weights
-loading, and tools/dump_text_embeddings.py, on a tiny random text tower."""
+"""DeCLIPTextEncoder (models/text/*): prompt ensembling, the embedding cache, weights loading,
+F-ViT prompts, and tools/dump_text_embeddings.py, on a tiny random text tower (templates,
+synonyms and the cache itself: tests/vocab)."""
 import importlib
 import json
 import os
@@ -9,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from declip_mm.models.text import (DeCLIPTextEncoder, check_vocabulary, get_templates,
-                                   split_synonyms)
+from declip_mm.models.text import DeCLIPTextEncoder
 from declip_mm.utils.errors import CheckpointError, ConfigError
+from declip_mm.vocab import load_class_embeddings
 
 TWO = ['a photo of a {}.', 'a {} in the scene.']
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -35,6 +36,7 @@ def randomize(module, seed=0):
 
 def encoder(arch, seed=0, **kw):
     kw.setdefault('templates', TWO)
+    kw.setdefault('cache_dir', False)
     enc = DeCLIPTextEncoder(arch, **kw)
     randomize(enc.text, seed)
     return enc.eval()
@@ -46,31 +48,7 @@ def enc():
     return encoder(dict(TINY_EVA))
 
 
-# ----------------------------------------------------------------- templates and vocabularies
-def test_template_sets():
-    assert len(get_templates('imagenet')) == 80
-    assert all('{}' in t for t in get_templates('imagenet'))
-    assert len(get_templates('vild')) == 14
-    assert get_templates('single') == ['a photo of a {}.']
-    assert get_templates(TWO) == TWO
-    with pytest.raises(ValueError, match='unknown template set'):
-        get_templates('coco')
-    with pytest.raises(ValueError, match='containing'):
-        get_templates(['no placeholder'])
-
-
-def test_synonyms_and_vocabulary_checks():
-    assert split_synonyms('person; man') == ['person', 'man']
-    assert split_synonyms('traffic_light, stoplight') == ['traffic light', 'stoplight']
-    assert split_synonyms(['dog', ' puppy ', '']) == ['dog', 'puppy']
-    assert split_synonyms('t-shirt') == ['t-shirt']
-    assert check_vocabulary(['cat', 'dog; puppy']) == [['cat'], ['dog', 'puppy']]
-    for bad, match in [([], 'empty'), (None, 'empty'), (['cat', 'Cat'], 'duplicated'),
-                       (['cat', ' ; '], 'empty class name'), (['', 'dog'], 'empty class name')]:
-        with pytest.raises(ConfigError, match=match):
-            check_vocabulary(bad)
-
-
+# ----------------------------------------------------------------- vocabularies
 def test_empty_or_duplicate_vocabulary_in_encoder(enc):
     with pytest.raises(ConfigError, match='empty'):
         enc.encode_classes([])
@@ -103,6 +81,23 @@ def test_vocabulary_synonyms_and_classes(enc):
     assert (classes[0] @ classes[1]).item() < 0.99  # distinct prompts, distinct embeddings
 
 
+def test_fvit_prompts_are_encoded(enc):
+    from declip_mm.vocab import get_templates
+    got = enc.encode_names(['traffic_light', 'apple'], templates='fvit')
+    for row, name in zip(got, ['traffic_light', 'apple']):
+        prompts = get_templates('fvit').prompts(name)
+        assert len(prompts) == 63 and prompts[2].startswith('This is a photo of a')
+        torch.testing.assert_close(row, F.normalize(enc.encode_text(prompts).mean(0), dim=0))
+
+
+def test_computing_shows_progress(tiny_eva, capsys):
+    enc = encoder(tiny_eva)
+    enc.encode_vocabulary(['cat', 'dog'])
+    assert '4/4' in capsys.readouterr().out      # 2 names x 2 templates
+    enc.encode_vocabulary(['cat', 'dog'])       # cached: no bar
+    assert '4/4' not in capsys.readouterr().out
+
+
 def test_frozen(enc):
     assert all(not p.requires_grad for p in enc.parameters())
     enc.train()
@@ -115,9 +110,9 @@ def _count_calls(monkeypatch, enc):
     calls = []
     original = enc.encode_names
 
-    def spy(names, templates=None):
+    def spy(names, templates=None, progress=False):
         calls.append(list(names))
-        return original(names, templates)
+        return original(names, templates, progress)
 
     monkeypatch.setattr(enc, 'encode_names', spy)
     return calls
@@ -143,7 +138,10 @@ def test_disk_cache_written_atomically_and_reused(tiny_eva, tmp_path, monkeypatc
                         lambda obj, path: (saved.append(str(path)), real_save(obj, path)))
     emb, _ = first.encode_vocabulary(['cat', 'dog; puppy'])
     files = os.listdir(cache)
-    assert len(files) == 1 and files[0].startswith('text_') and files[0].endswith('.pt')
+    assert len(files) == 1 and files[0].endswith('.pt')
+    entry = load_class_embeddings(str(cache / files[0]))   # the one class-embedding format
+    assert entry.names == ['cat', 'dog', 'puppy'] and entry.templates == TWO
+    assert entry.text_fingerprint == first.fingerprint() and torch.equal(entry.embeddings, emb)
     assert len(saved) == 1 and saved[0] != str(cache / files[0])  # written elsewhere, then moved
     # a new encoder with the same weights reads the file instead of running the tower
     second = encoder(tiny_eva, cache_dir=str(cache))
@@ -160,9 +158,8 @@ def test_disk_cache_failed_write_leaves_nothing(tiny_eva, tmp_path, monkeypatch)
     cache = tmp_path / 'cache'
     enc = encoder(tiny_eva, cache_dir=str(cache))
 
-    def broken_save(obj, path):
-        with open(path, 'wb') as f:
-            f.write(b'partial')
+    def broken_save(obj, buffer):
+        buffer.write(b'partial')     # serialised in memory first: nothing reaches the disk
         raise OSError('disk full')
 
     monkeypatch.setattr(torch, 'save', broken_save)
@@ -235,26 +232,50 @@ def test_dump_text_embeddings(tiny_eva, tmp_path):
     (tmp_path / 'arch.json').write_text(json.dumps(tiny_eva))
     (tmp_path / 'vocab.txt').write_text('# classes\nperson; man\n\ntraffic_light\ncar\n')
     out = tmp_path / 'emb.pt'
-    dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
-               '--vocab', str(tmp_path / 'vocab.txt'), '--templates', '|'.join(TWO),
-               '--out', str(out)])
-    res = torch.load(out, weights_only=True)
-    assert res['classes'] == ['person; man', 'traffic_light', 'car']
-    assert res['synonyms'] == [['person', 'man'], ['traffic light'], ['car']]
-    assert res['templates'] == TWO
-    assert res['embeddings'].shape == (3, 32)
+    common = ['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
+              '--out', str(out), '--cache-dir', str(tmp_path / 'cache')]
+    dump.main(common + ['--vocab', str(tmp_path / 'vocab.txt'), '--templates', '|'.join(TWO)])
+    res = load_class_embeddings(str(out))
+    assert res.source == 'declip_mm.class_embeddings'
+    assert res.names == ['person; man', 'traffic_light', 'car']
+    assert res.templates == TWO and res.prompt_style == 'plain' and res.background is None
+    assert res.text_fingerprint == src.fingerprint()
+    assert res.embeddings.shape == (3, 32)
     ref = src.encode_classes(['person; man', 'traffic_light', 'car'])
-    assert torch.allclose(res['embeddings'], ref, atol=1e-6)
-    # comma-separated list and a named template set
-    dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
-               '--vocab', 'cat, dog', '--templates', 'single', '--out', str(out)])
-    res = torch.load(out, weights_only=True)
-    assert res['classes'] == ['cat', 'dog'] and res['templates'] == ['a photo of a {}.']
-    ref = src.encode_text(['a photo of a cat.'])[0]
-    assert torch.allclose(res['embeddings'][0], ref, atol=1e-6)
+    assert torch.allclose(res.embeddings, ref, atol=1e-6)
+    # comma-separated list, a named template set and the background row
+    dump.main(common + ['--vocab', 'cat, dog', '--templates', 'single', '--background'])
+    res = load_class_embeddings(str(out))
+    assert res.names == ['cat', 'dog'] and res.templates == ['a photo of a {}.']
+    assert torch.allclose(res.embeddings[0], src.encode_text(['a photo of a cat.'])[0], atol=1e-6)
+    assert torch.allclose(res.background, src.encode_text(['a photo of a background.'])[0],
+                          atol=1e-6)
+    # F-ViT's recipe
+    dump.main(common + ['--vocab', 'traffic_light', '--templates', 'fvit'])
+    res = load_class_embeddings(str(out))
+    assert res.prompt_style == 'fvit' and len(res.templates) == 63
+    assert torch.allclose(res.embeddings[0], src.encode_names(['traffic light'], 'fvit')[0],
+                          atol=1e-6)
     with pytest.raises(ConfigError, match='duplicated'):
-        dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
-                   '--vocab', 'cat,cat', '--out', str(out)])
+        dump.main(common + ['--vocab', 'cat,cat'])
     with pytest.raises(ConfigError, match='not found'):
-        dump.main(['--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'ckpt.pt'),
-                   '--vocab', str(tmp_path / 'missing.txt'), '--out', str(out)])
+        dump.main(common + ['--vocab', str(tmp_path / 'missing.txt')])
+
+
+def test_dump_tool_names_the_ovshapes_arch(tmp_path):
+    """``--arch OVShapes-Tiny`` (a registered arch name, no JSON) with the shipped tiny CLIP."""
+    from declip_mm.datasets.ov_shapes.arch import OV_SHAPES_CLIP, TINY_CLIP_CHECKPOINT
+    from declip_mm.models.backbones.archs import resolve_arch
+    assert resolve_arch('OVShapes-Tiny') == OV_SHAPES_CLIP
+    if not os.path.isfile(TINY_CLIP_CHECKPOINT):
+        pytest.skip('the shipped tiny CLIP is not there')
+    out = tmp_path / 'shapes.pt'
+    _tool('dump_text_embeddings').main([
+        '--arch', 'OVShapes-Tiny', '--checkpoint', TINY_CLIP_CHECKPOINT, '--vocab',
+        'red circle, blue bar', '--templates', 'a {}', '--out', str(out), '--cache-dir', ''])
+    enc = DeCLIPTextEncoder('OVShapes-Tiny', templates=['a {}'], cache_dir=False,
+                            init_cfg=dict(type='Pretrained', checkpoint=TINY_CLIP_CHECKPOINT))
+    enc.init_weights()
+    res = load_class_embeddings(str(out))
+    assert res.embeddings.shape == (2, 96)
+    assert torch.equal(res.embeddings, enc.encode_classes(['red circle', 'blue bar']))

@@ -13,7 +13,7 @@ import torch
 
 from declip_mm.engine.atomic_io import atomic_write_text, remove_stale_parts
 from declip_mm.utils.errors import CheckpointError
-from declip_mm.utils.safe_load import safe_torch_load
+from declip_mm.checkpoint import safe_torch_load
 from reliability_helpers import TOY_CONFIG, start_tool, wait_for
 
 

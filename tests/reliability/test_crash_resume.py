@@ -12,7 +12,7 @@ import signal
 import torch
 
 from declip_mm.testing import make_tiny_coco
-from declip_mm.utils.safe_load import safe_torch_load
+from declip_mm.checkpoint import safe_torch_load
 from reliability_helpers import ROOT, TOY_ITER_CONFIG, start_tool, wait_for
 
 CONFIG = """

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from declip_mm.testing import make_tiny_seg
-from declip_mm.utils.safe_load import safe_torch_load
+from declip_mm.checkpoint import safe_torch_load
 from reliability_helpers import PYTHON, ROOT, start_tool, tool_env
 
 CONFIG = """

@@ -15,7 +15,7 @@ import os
 import signal
 
 from declip_mm.datasets.ov_shapes.writer import write_split
-from declip_mm.utils.safe_load import safe_torch_load
+from declip_mm.checkpoint import safe_torch_load
 from reliability_helpers import ROOT, start_tool, wait_for
 from test_crash_resume import max_abs_diff
 

@@ -17,11 +17,11 @@ import pytest
 import torch
 
 import declip_mm  # noqa: F401  (registers the allow-list)
-from declip_mm.models.backbones.checkpoint_io import load_backbone_checkpoint
+from declip_mm.checkpoint import load_backbone_checkpoint
 from declip_mm.models.backbones.declip_vit import DeCLIPViT
 from declip_mm.testing import TINY_EVA, TINY_VIT
 from declip_mm.utils.errors import CheckpointError
-from declip_mm.utils.safe_load import safe_torch_load
+from declip_mm.checkpoint import safe_torch_load
 
 TIMM_TO_EVA_CLIP = [(r'\.attn\.q_proj\.bias$', '.attn.q_bias'),
                     (r'\.attn\.v_proj\.bias$', '.attn.v_bias'),

@@ -13,7 +13,7 @@ import pytest
 from declip_mm.engine.work_dir import (LOCK_NAME, claim_work_dir, latest_checkpoint,
                                        lock_work_dir, relative_to_work_dir, unlock_work_dir)
 from declip_mm.utils.errors import ConfigError
-from declip_mm.utils.safe_load import safe_torch_load
+from declip_mm.checkpoint import safe_torch_load
 from reliability_helpers import TOY_CONFIG, start_tool
 
 LOCK_IN_CHILD = """

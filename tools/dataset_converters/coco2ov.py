@@ -22,8 +22,8 @@ from typing import Dict, Iterable, List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from declip_mm.datasets.ov_detection.class_names import (  # noqa: E402
-    OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES)
+from declip_mm.engine.atomic_io import atomic_write_text  # noqa: E402
+from declip_mm.vocab import OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES  # noqa: E402
 
 TRAIN_OUT = 'instances_train2017_seen_2_65_cat.json'
 VAL_OUT = 'instances_val2017_all_2.json'
@@ -71,8 +71,7 @@ def convert(coco_root: str, out_dir: str) -> List[str]:
             coco = json.load(f)
         split = ov_split(coco, all_classes, annotated)
         out = osp.join(out_dir, dst)
-        with open(out, 'w', encoding='utf-8') as f:
-            json.dump(split, f)
+        atomic_write_text(out, json.dumps(split))
         print(f'{out}: {len(split["images"])} images, {len(split["annotations"])} boxes, '
               f'{len(split["categories"])} categories')
         written.append(out)

@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument('--out', default='work_dirs/dist_repeat')
     args = parser.parse_args()
     from declip_mm.testing import make_tiny_seg
-    from declip_mm.utils.safe_load import safe_torch_load
+    from declip_mm.checkpoint import safe_torch_load
     out = osp.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     make_tiny_seg(osp.join(out, 'data', 'tiny_seg'), num_images=8)

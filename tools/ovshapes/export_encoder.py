@@ -16,23 +16,22 @@ import argparse
 import os
 import sys
 
-import torch
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def export(src: str, dst: str, teacher: str) -> dict:
     """fp16 copy of ``src`` at ``dst`` with ``meta.source`` / ``meta.teacher_sha256``."""
+    from declip_mm.checkpoint import safe_torch_load
     from declip_mm.datasets.ov_shapes.arch import file_sha256
-    ckpt = torch.load(src, map_location='cpu', weights_only=True)
+    from declip_mm.engine.atomic_io import atomic_torch_save
+    ckpt = safe_torch_load(src)
     if 'state_dict' not in ckpt or not any(k.startswith('visual.') for k in ckpt['state_dict']):
         raise SystemExit(f'error: {src} is not a DeCLIPViT backbone file (visual.* keys)')
     ckpt['state_dict'] = {k: v.half() if v.is_floating_point() else v
                           for k, v in ckpt['state_dict'].items()}
     ckpt.setdefault('meta', {}).update(source=os.path.relpath(src),
                                        teacher_sha256=file_sha256(teacher))
-    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-    torch.save(ckpt, dst)
+    atomic_torch_save(ckpt, dst)
     return ckpt['meta']
 
 

@@ -87,14 +87,13 @@ def distill(args, seed: int) -> Dict[str, object]:
 def combine_clip(backbone: str, clip: str, out: str) -> str:
     """A whole CLIP state dict at ``out``: the image tower of ``backbone`` (a DeCLIPViT file)
     with the text tower of ``clip``, the form tools/test.py loads into a segmentor."""
-    import torch
-    from declip_mm.models.backbones.checkpoint_io import read_checkpoint, visual_state_dict
+    from declip_mm.checkpoint import read_checkpoint, visual_state_dict
+    from declip_mm.engine.atomic_io import atomic_torch_save
     visual = visual_state_dict(read_checkpoint(backbone))
-    whole = torch.load(clip, map_location='cpu', weights_only=True)
+    whole = read_checkpoint(clip)
     whole = {k: v.float() for k, v in whole.items() if not k.startswith('visual.')}
     whole.update({k: v.float() for k, v in visual.items()})
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    torch.save(whole, out)
+    atomic_torch_save(whole, out)
     return out
 
 
@@ -231,12 +230,11 @@ def main(argv=None) -> None:
         res['pictures'] = mj.draw_pictures(pic_args, last['fvit']['declip_csa']['checkpoint'],
                                            mj.weights_options(last['backbone'], args.clip))
     res['wall_s'] = round(time.time() - t0, 1)
+    from declip_mm.engine.atomic_io import atomic_write_text
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, 'ladder.json'), 'w') as f:
-        json.dump(res, f, indent=2)
+    atomic_write_text(os.path.join(args.out, 'ladder.json'), json.dumps(res, indent=2))
     table = markdown(res)
-    with open(os.path.join(args.out, 'ladder.md'), 'w') as f:
-        f.write(table + '\n')
+    atomic_write_text(os.path.join(args.out, 'ladder.md'), table + '\n')
     print('\n' + table)
 
 

@@ -180,9 +180,9 @@ def data_options(root: str, n_train: int, n_test: int) -> Dict[str, List[str]]:
 
 def teacher_mismatch(declip: str, clip: str) -> Optional[str]:
     """A warning if ``declip`` records (``meta.teacher_sha256``) another tiny CLIP than ``clip``."""
-    import torch
+    from declip_mm.checkpoint import inspect_checkpoint
     from declip_mm.datasets.ov_shapes.arch import file_sha256
-    meta = torch.load(declip, map_location='cpu', weights_only=True).get('meta', {})
+    meta = inspect_checkpoint(declip).get('meta', {})
     want = meta.get('teacher_sha256')
     have = file_sha256(clip)
     if want is None or want == have:
@@ -317,8 +317,8 @@ def main(argv=None) -> None:
                    show_dir=os.path.join(args.out, 'declip_csa', 'vis'))
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, 'metrics.json')
-    with open(path, 'w') as f:
-        json.dump(summary, f, indent=2)
+    from declip_mm.engine.atomic_io import atomic_write_text
+    atomic_write_text(path, json.dumps(summary, indent=2))
     print(f'\nOV-Shapes open-vocabulary detection ({args.test_scenes} test scenes; '
           f'24 base classes trained, 6 novel never seen as boxes):')
     print(table(results))

@@ -58,6 +58,7 @@ from declip_mm.datasets.ov_shapes.arch import (OV_SHAPES_CLIP, OV_SHAPES_MEAN,  
 from declip_mm.datasets.ov_shapes.classes import CLASSES, SHAPES, caption_for  # noqa: E402
 from declip_mm.datasets.ov_shapes.generator import MAX_OBJECTS  # noqa: E402
 from declip_mm.datasets.ov_shapes.writer import SPLITS, make_scenes  # noqa: E402
+from declip_mm.engine.atomic_io import atomic_torch_save  # noqa: E402
 
 GATE = 80.0
 
@@ -290,8 +291,8 @@ def train(args: argparse.Namespace) -> None:
 
     model = CLIP(**OV_SHAPES_CLIP)
     if args.init:
-        init = torch.load(args.init, map_location='cpu', weights_only=True)
-        model.load_state_dict({k: v.float() for k, v in init.items()})
+        from declip_mm.checkpoint import read_checkpoint
+        model.load_state_dict({k: v.float() for k, v in read_checkpoint(args.init).items()})
     model.to(args.device)
     opt = torch.optim.AdamW(param_groups(model, args.weight_decay), lr=args.lr,
                             betas=(0.9, 0.98), eps=1e-6)
@@ -333,8 +334,7 @@ def train(args: argparse.Namespace) -> None:
             running = 0.0
     t_train = time.time() - t1
 
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    torch.save(export_state_dict(model.cpu(), keep_tokens, fp16=not args.fp32), args.out)
+    atomic_torch_save(export_state_dict(model.cpu(), keep_tokens, fp16=not args.fp32), args.out)
     size = os.path.getsize(args.out) / 2 ** 20
     print(f'saved {args.out} ({size:.1f} MiB); data {t_data:.0f}s, training {t_train / 60:.1f} min',
           flush=True)

@@ -31,6 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 from declip_mm.datasets.ov_shapes.arch import (OV_SHAPES_MEAN, OV_SHAPES_STD,  # noqa: E402
                                                OV_SHAPES_VFM_OVERRIDES)
 from declip_mm.datasets.ov_shapes.writer import SPLITS, make_scenes  # noqa: E402
+from declip_mm.engine.atomic_io import atomic_torch_save  # noqa: E402
 
 PATCH = 8
 
@@ -118,8 +119,7 @@ def main(argv=None) -> None:
             print(f'step {step + 1}/{args.steps} loss {running / 100:.4f} '
                   f'{(time.time() - t0) / (step + 1):.2f}s/step', flush=True)
             running = 0.0
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, args.out)
+    atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, args.out)
     print(f'saved {args.out}; {(time.time() - t0) / 60:.1f} min', flush=True)
 
 

@@ -30,6 +30,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from ...engine.atomic_io import atomic_write_bytes, atomic_write_text
+
 ASSET_DIR = os.path.dirname(os.path.abspath(__file__))
 ANNOTATIONS = os.path.join(ASSET_DIR, 'annotations.json')
 """The committed COCO json (boxes xywh, one polygon per object, image sources and licences)."""
@@ -124,8 +126,7 @@ def materialize_real_photos(root: str, cache_dir: Optional[str] = None,
                                     download)
                 if data is None:
                     continue
-                with open(path, 'wb') as f:
-                    f.write(data)
+                atomic_write_bytes(path, data)
             else:
                 continue
         kept.append(info)
@@ -133,8 +134,7 @@ def materialize_real_photos(root: str, cache_dir: Optional[str] = None,
     out = dict(coco, images=kept,
                annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
     path = os.path.join(root, 'annotations.json')
-    with open(path, 'w') as f:
-        json.dump(out, f)
+    atomic_write_text(path, json.dumps(out))
     return path
 
 

@@ -16,8 +16,8 @@ from mmdet.datasets import CocoDataset, LVISV1Dataset
 from mmdet.registry import DATASETS
 
 from ...utils.errors import DataError
-from .class_names import OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES, ov_coco_classes
-from .lvis_rare import LVIS_V1_RARE_CLASSES
+from ...vocab import (LVIS_V1_RARE_CLASSES, OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES,
+                      ov_coco_classes)
 
 OV_COCO_TREE = ('{root}train2017/, {root}val2017/, {root}annotations/instances_train2017.json, '
                 '{root}annotations/instances_val2017.json and the split files '

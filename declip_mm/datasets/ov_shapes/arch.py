@@ -7,15 +7,16 @@ so the shipped checkpoint loads through ``init_cfg=dict(type='Pretrained', check
 import hashlib
 import os
 
-OV_SHAPES_TEXT = dict(context_length=24, vocab_size=49408, width=96, heads=3, layers=3)
-"""Text tower: 3 blocks of width 96; captions need at most 21 tokens (4 cyan objects)."""
+from ...models.backbones.archs import resolve_arch
 
-OV_SHAPES_CLIP = dict(
-    embed_dim=96,
-    text_cfg=OV_SHAPES_TEXT,
-    vision_cfg=dict(image_size=64, layers=4, width=96, head_width=32, patch_size=8),
-)
+OV_SHAPES_ARCH = 'OVShapes-Tiny'
+"""Its registered arch name (``resolve_arch``, ``--arch`` of the tools)."""
+
+OV_SHAPES_CLIP = resolve_arch(OV_SHAPES_ARCH)
 """Image tower: 4 blocks of width 96 (3 heads of 32), patch 8, 8 x 8 grid at 64 px."""
+
+OV_SHAPES_TEXT = OV_SHAPES_CLIP['text_cfg']
+"""Text tower: 3 blocks of width 96; captions need at most 21 tokens (4 cyan objects)."""
 
 OV_SHAPES_TEMPLATES = ('a {}',)
 """Prompt template: single-object captions read ``'a red ring'``."""

@@ -18,7 +18,7 @@ from typing import Any, Dict
 from mmseg.datasets import BaseSegDataset, COCOStuffDataset, PascalVOCDataset
 from mmseg.registry import DATASETS
 
-from .class_names import load_class_names
+from ...vocab import resolve_vocabulary, split_synonyms
 
 WIDE_IGNORE_INDEX = 65535
 
@@ -30,8 +30,8 @@ class _ClassFileMeta:
         self.name = name
 
     def __get__(self, obj: Any, owner: type) -> Dict[str, tuple]:
-        entries = load_class_names(self.name)
-        return dict(classes=tuple(e.replace('; ', ', ') for e in entries))
+        entries = resolve_vocabulary(self.name)
+        return dict(classes=tuple(', '.join(split_synonyms(e)) for e in entries))
 
 
 @DATASETS.register_module()

@@ -10,9 +10,10 @@ from typing import Optional, Sequence
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from ...models.backbones.checkpoint_io import visual_state_dict
+from ...checkpoint import visual_state_dict
 from ...registry import MODELS
 from ...utils.errors import CheckpointError, ConfigError
+from .crop_classifier import classify_crops
 
 
 def adapt_region_classifier_state(state_dict: dict) -> None:
@@ -65,4 +66,6 @@ class DeCLIPRegionClassifier(BaseModel):
         dense = self.backbone.encode_dense(inputs, normalize=False)
         if mode == 'tensor':
             return dense
-        return self.classifier.predict(dense, data_samples)
+        samples = self.classifier.predict(dense, data_samples)
+        return classify_crops(self.backbone, self.classifier.class_embeddings(dense.device),
+                              samples, self.classifier.topk)

@@ -7,7 +7,6 @@ embeddings.
 """
 from typing import List, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -15,7 +14,8 @@ from torch import Tensor
 
 from ...models.distillers.losses import roi_features
 from ...registry import MODELS
-from ...utils.errors import ConfigError, DataError
+from ...utils.errors import ConfigError
+from ...vocab import ClassEmbeddings, load_class_embeddings
 
 
 def mask_pool(dense: Tensor, masks: Sequence[Tensor]) -> Tensor:
@@ -49,11 +49,14 @@ class DeCLIPRegionTextClassifier(BaseModule):
     """Text classifier of regions (box RoIAlign and mask pooling) for region classification.
 
     Args:
-        class_embeddings: ``.npy`` file of ``(C, D)`` class text embeddings in label order
-            (e.g. the official ``metadata/coco_panoptic_clip_hand_craft_EVACLIP_ViTB16.npy``).
+        class_embeddings: class-embedding file (``declip_mm.vocab.load_class_embeddings``:
+            declip_mm's format from ``tools/dump_text_embeddings.py``, an F-ViT ``.pt`` dict,
+            or a ``(C, D)`` ``.pt`` / ``.npy`` array in label order such as the official
+            ``metadata/coco_panoptic_clip_hand_craft_EVACLIP_ViTB16.npy``). With ``classes``,
+            rows are taken by name (files that hold names).
         text_encoder: alternatively a ``DeCLIPTextEncoder`` config; then ``classes`` (names in
-            label order) are encoded once, with the encoder's templates.
-        classes: class names for ``text_encoder``.
+            label order) are encoded with the encoder's templates (through its cache).
+        classes: class names in label order.
         topk: how many ranked classes to keep per region (the metric uses top-1 and top-5).
     """
 
@@ -63,36 +66,28 @@ class DeCLIPRegionTextClassifier(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if (class_embeddings is None) == (text_encoder is None):
             raise ConfigError('DeCLIPRegionTextClassifier: give exactly one of '
-                              '"class_embeddings" (.npy) and "text_encoder"')
+                              '"class_embeddings" (a file) and "text_encoder"')
         if text_encoder is not None and not classes:
             raise ConfigError('DeCLIPRegionTextClassifier: "text_encoder" needs "classes"')
         self.class_embeddings_path = class_embeddings
         self.text_encoder = MODELS.build(text_encoder) if text_encoder else None
         self.classes = list(classes) if classes else None
         self.topk = topk
-        self._embeddings: Optional[Tensor] = None
+        self._table: Optional[ClassEmbeddings] = None
 
     def class_embeddings(self, device: torch.device) -> Tensor:
-        """``(C, D)`` normalised class embeddings, loaded / encoded on first use."""
-        if self._embeddings is None:
-            if self.class_embeddings_path is not None:
-                try:
-                    emb = torch.from_numpy(np.load(self.class_embeddings_path,
-                                                   allow_pickle=False)).float()
-                except (OSError, ValueError) as err:
-                    raise DataError(f'cannot read class embeddings '
-                                    f'{self.class_embeddings_path}: {err}') from None
-                if emb.dim() != 2:
-                    raise DataError(f'{self.class_embeddings_path}: expected a (C, D) array, '
-                                    f'got shape {tuple(emb.shape)}')
-            else:
-                if not self.text_encoder.is_init:
-                    self.text_encoder.init_weights()
-                with torch.no_grad():
-                    emb = self.text_encoder.encode_classes(self.classes).float()
-            self._embeddings = F.normalize(emb, dim=-1)
-        return self._embeddings.to(device)
-
+        """``(C, D)`` normalised class embeddings (the file is read on first use)."""
+        if self.class_embeddings_path is not None:
+            if self._table is None:
+                self._table = load_class_embeddings(self.class_embeddings_path)
+            emb = (self._table.rows(self.classes, vocabulary=self.classes) if self.classes
+                   else self._table.all_rows())
+        else:
+            if not self.text_encoder.is_init:
+                self.text_encoder.init_weights()
+            with torch.no_grad():
+                emb = self.text_encoder.encode_classes(self.classes).float()
+        return emb.to(device)
     @torch.no_grad()
     def predict(self, dense: Tensor, data_samples: List) -> List:
         """Add ``pred_box_topk`` / ``pred_mask_topk`` (``(K, topk)``) to each data sample.

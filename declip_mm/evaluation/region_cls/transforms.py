@@ -4,6 +4,7 @@ Pipeline (``configs/declip/region-cls_*.py``)::
 
     dict(type='LoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions'),     # masks + boxes of every segment
+    dict(type='DeCLIPRegionEvalCrops', size=224),  # crops + masked crops (crop accuracies)
     dict(type='DeCLIPResizePad', size=560),      # student view (long side 560, pad)
     dict(type='DeCLIPRegionMasksToGrid', grid=35),
     dict(type='PackDeCLIPRegionInputs'),
@@ -12,9 +13,12 @@ The settings follow the official evaluation (``xiaomoguhz/DeCLIP`` ``COCOPanopti
 for the behaviour only): thing boxes are the annotated boxes, stuff boxes the tight box of the
 mask; regions with ``w * h`` outside ``[min_size^2, max_size^2]`` are dropped; at most
 ``max_regions`` (100) per image; masks are resized like the image to the token grid (bicubic,
-then ``> 0``) and padded bottom / right.
+then ``> 0``) and padded bottom / right. Crops for the crop accuracy are taken from the
+original image: thing boxes enlarged 1.5 times around their centre (clipped to the image),
+stuff boxes as they are; the masked crop is the same window with every pixel outside the
+segment set to grey 114; both are resized (long side, bicubic) and centre-padded with black.
 """
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import mmcv
 import numpy as np
@@ -24,6 +28,8 @@ from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
 from mmengine.structures import BaseDataElement
 
+from ...datasets.distill.grid_regions import crop_window
+from ...datasets.distill.image_ops import resize_pad
 from ...datasets.distill.transforms import hwc_to_chw, normalized_region_boxes
 from ...registry import TRANSFORMS
 from ...utils.errors import DataError
@@ -36,11 +42,12 @@ def rgb_to_panoptic_id(rgb: np.ndarray) -> np.ndarray:
 
 
 def mask_to_box(mask: np.ndarray) -> np.ndarray:
-    """Tight xyxy box of a boolean mask (pixel extents, ``x1 = last column + 1``)."""
+    """xyxy box of a boolean mask as the official ``mask2box``: ``x1`` / ``y1`` are the last
+    column / row of the mask (inclusive), so a one-pixel-wide mask has a zero-width box."""
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
         return np.zeros(4, np.float32)
-    return np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+    return np.array([xs.min(), ys.min(), xs.max(), ys.max()], np.float32)
 
 
 @TRANSFORMS.register_module()
@@ -96,6 +103,66 @@ class DeCLIPLoadPanopticRegions(BaseTransform):
                 f'max_regions={self.max_regions})')
 
 
+def region_crops(img: np.ndarray, boxes: np.ndarray, is_thing: np.ndarray, masks: np.ndarray,
+                 size: int, thing_scale: float = 1.5, fill: int = 114
+                 ) -> Tuple[np.ndarray, np.ndarray]:
+    """Crops and masked crops of ground-truth regions, resized and centre-padded.
+
+    Args:
+        img: ``(H, W, 3)`` uint8 image.
+        boxes: ``(K, 4)`` xyxy boxes in pixels.
+        is_thing: ``(K,)`` bool; thing boxes are enlarged ``thing_scale`` times.
+        masks: ``(K, H, W)`` bool segment masks.
+        size: output side.
+        thing_scale: enlargement of thing boxes around their centre.
+        fill: value of the pixels outside the segment in the masked crop.
+
+    Returns:
+        ``(crops, masked_crops)``, each ``(K, size, size, 3)`` uint8.
+    """
+    h, w = img.shape[:2]
+    crops, masked = [], []
+    for box, thing, mask in zip(boxes, is_thing, masks):
+        x0, y0, x1, y1 = crop_window(box, w, h, thing_scale if thing else 1.0)
+        window = img[y0:y1, x0:x1]
+        grey = window.copy()
+        grey[~mask[y0:y1, x0:x1]] = fill
+        crops.append(resize_pad(window, size, center=True)[0])
+        masked.append(resize_pad(grey, size, center=True)[0])
+    if not crops:
+        empty = np.zeros((0, size, size, 3), np.uint8)
+        return empty, empty.copy()
+    return np.stack(crops), np.stack(masked)
+
+
+@TRANSFORMS.register_module()
+class DeCLIPRegionEvalCrops(BaseTransform):
+    """Crop every region from the original image, plain and masked (crop accuracies).
+
+    Goes after ``DeCLIPLoadPanopticRegions`` and before the image and masks are resized.
+    Required keys: ``img``, ``regions``, ``region_is_thing``, ``region_masks``. Added keys:
+    ``crops`` and ``masked_crops`` (``(K, size, size, 3)`` uint8).
+
+    Args:
+        size: crop side (224 for B/16, 336 for L/14-336).
+        thing_scale: enlargement of thing boxes (1.5 in the official evaluation).
+        fill: grey level outside the segment in masked crops (114).
+    """
+
+    def __init__(self, size: int = 224, thing_scale: float = 1.5, fill: int = 114):
+        self.size, self.thing_scale, self.fill = size, thing_scale, fill
+
+    def transform(self, results: dict) -> dict:
+        results['crops'], results['masked_crops'] = region_crops(
+            results['img'], results['regions'], results['region_is_thing'],
+            results['region_masks'], self.size, self.thing_scale, self.fill)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(size={self.size}, thing_scale={self.thing_scale}, '
+                f'fill={self.fill})')
+
+
 def masks_to_grid(masks: np.ndarray, grid: int) -> np.ndarray:
     """``(K, H, W)`` bool masks -> ``(K, grid, grid)``: long side resized to ``grid`` (bicubic,
     ``> 0``) and padded bottom / right with False, as the image is resized and padded."""
@@ -132,7 +199,8 @@ class DeCLIPRegionMasksToGrid(BaseTransform):
 class PackDeCLIPRegionInputs(BaseTransform):
     """Pack an image and its regions: ``inputs`` ``(3, S, S)`` uint8 (BGR), ``data_samples`` a
     ``BaseDataElement`` with ``boxes`` (``(K, 4)`` normalised to the canvas), ``masks``
-    (``(K, g, g)`` bool), ``labels`` (``(K,)``) and ``is_thing`` (``(K,)`` bool)."""
+    (``(K, g, g)`` bool), ``labels`` (``(K,)``) and ``is_thing`` (``(K,)`` bool), plus
+    ``crops`` / ``masked_crops`` (``(K, 3, c, c)`` uint8, BGR) when the pipeline made them."""
 
     def __init__(self, meta_keys: Sequence[str] = ('img_path', 'img_id', 'ori_shape',
                                                     'img_shape', 'scale_factor')):
@@ -145,6 +213,10 @@ class PackDeCLIPRegionInputs(BaseTransform):
         sample.masks = torch.from_numpy(np.ascontiguousarray(results['region_masks']))
         sample.labels = torch.from_numpy(results['region_labels'])
         sample.is_thing = torch.from_numpy(results['region_is_thing'])
+        for key in ('crops', 'masked_crops'):
+            if key in results:
+                sample.set_field(torch.from_numpy(np.ascontiguousarray(
+                    results[key].transpose(0, 3, 1, 2))), key)
         return dict(inputs=hwc_to_chw(results['img']), data_samples=sample)
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ _EVA_L14_VISION = dict(image_size=224, layers=24, width=1024, head_width=64, pat
                        pt_hw_seq_len=16, qkv_bias=True)
 _TEXT_B = dict(context_length=77, vocab_size=49408, width=512, heads=8, layers=12)
 _TEXT_L = dict(context_length=77, vocab_size=49408, width=768, heads=12, layers=12)
+_OV_SHAPES_TEXT = dict(context_length=24, vocab_size=49408, width=96, heads=3, layers=3)
 
 ARCHS: Dict[str, Dict[str, Any]] = {
     'EVA02-CLIP-B-16': dict(embed_dim=512, vision_cfg=_EVA_B16_VISION, text_cfg=_TEXT_B),
@@ -34,8 +35,13 @@ ARCHS: Dict[str, Dict[str, Any]] = {
     'ViT-L-14-336': dict(embed_dim=768, quick_gelu=True,
                          vision_cfg=dict(image_size=336, layers=24, width=1024, patch_size=14),
                          text_cfg=_TEXT_L),
+    'OVShapes-Tiny': dict(embed_dim=96, text_cfg=_OV_SHAPES_TEXT,
+                          vision_cfg=dict(image_size=64, layers=4, width=96, head_width=32,
+                                          patch_size=8)),
 }
-"""OpenAI-style names carry ``quick_gelu=True`` because the OpenAI weights were trained with it."""
+"""OpenAI-style names carry ``quick_gelu=True`` because the OpenAI weights were trained with it.
+``OVShapes-Tiny`` is the tiny CLIP of the OV-Shapes proving ground
+(``declip_mm/assets/ovshapes/tiny_clip.pt``, ``datasets.ov_shapes.arch.OV_SHAPES_CLIP``)."""
 
 EVA_KEYS = ('rope', 'subln', 'naiveswiglu', 'eva_model_name')
 

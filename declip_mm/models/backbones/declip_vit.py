@@ -16,7 +16,6 @@ by nothing (the ``self.scale`` factor is commented out), the OpenAI-ViT path
 Inputs whose sides are not multiples of the patch size are zero-padded at the bottom / right to
 the next multiple (the token grid is ``ceil(H / p) x ceil(W / p)``).
 """
-import fnmatch
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -26,12 +25,15 @@ from torch import Tensor
 
 from ...registry import MODELS
 from ...utils.errors import ConfigError, DataError
+from ..freezing import layer_groups, lock
 from ..layers.decoupled_attention import (DECOUPLED_MODES, self_self_attention,
                                           self_self_attention_maps)
 from .archs import resolve_arch
 from .towers import Grid, make_ops, merge_heads, run_block
 
 MODES = DECOUPLED_MODES + ('vanilla', 'maskclip')
+# parameters after the last block (EVA02 / timm names, then OpenAI-style / open_clip names)
+HEAD_PARAMS = ('.norm.', '.fc_norm.', '.head.', 'ln_post', 'visual.proj')
 
 
 def tokens_to_map(tokens: Tensor, grid: Grid) -> Tensor:
@@ -92,8 +94,9 @@ class DeCLIPViT(BaseModule):
         trainable: fnmatch patterns of parameter names (relative to this module, e.g.
             ``'visual.trunk.blocks.*.attn.q_proj.*'``) left trainable inside a frozen tower.
         with_cp: activation checkpointing of the ordinary blocks.
-        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads official DeCLIP, EVA-CLIP,
-            open_clip and declip_mm checkpoints (``checkpoint_io``).
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH[, prefix=P])`` (alone or in a
+            list) loads official DeCLIP, EVA-CLIP, open_clip and declip_mm checkpoints
+            strictly (``declip_mm.checkpoint``).
     """
 
     def __init__(self,
@@ -154,27 +157,22 @@ class DeCLIPViT(BaseModule):
         raise ConfigError(f"DeCLIPViT: attn_scale must be 'auto', 'head_dim', None or a number, "
                          f'got {attn_scale!r}')
 
+    def layer_groups(self) -> Dict[str, List[str]]:
+        """The tower's parameters partitioned into ``embed``, ``block.i``, ``head``
+        (``models.freezing.layer_groups``)."""
+        return layer_groups(self, self.ops.blocks(self.visual), HEAD_PARAMS)
+
     def _apply_freeze(self) -> None:
         if self.frozen is False and not self.trainable:
             return
-        names = self._frozen_names()
-        for name, p in self.named_parameters():
-            keep = any(fnmatch.fnmatchcase(name, pat) for pat in self.trainable)
-            p.requires_grad_(keep or name not in names)
-
-    def _frozen_names(self) -> set:
-        """Names frozen by ``frozen``: all, or the embeddings plus the first ``n`` blocks."""
-        if self.frozen is False:
-            return set()
-        params = dict(self.named_parameters())
+        groups = self.layer_groups()
         if self.frozen is True:
-            return set(params)
-        blocks = self.ops.blocks(self.visual)
-        in_blocks = {id(p) for b in blocks for p in b.parameters()}
-        early = {id(p) for b in blocks[:int(self.frozen)] for p in b.parameters()}
-        post = ('.norm.', '.fc_norm.', '.head.', 'ln_post', 'visual.proj')
-        return {n for n, p in params.items()
-                if id(p) in early or (id(p) not in in_blocks and not any(t in n for t in post))}
+            keep = list(groups)
+        elif self.frozen is False:
+            keep = []
+        else:
+            keep = ['embed'] + [f'block.{i}' for i in range(int(self.frozen))]
+        lock(self, [n for g in keep for n in groups[g]], self.trainable)
 
     def train(self, mode: bool = True) -> 'DeCLIPViT':
         super().train(mode)
@@ -183,13 +181,9 @@ class DeCLIPViT(BaseModule):
         return self
 
     def init_weights(self) -> None:
-        cfg = self.init_cfg or {}
-        if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
-            from .checkpoint_io import load_backbone_checkpoint
-            load_backbone_checkpoint(self, cfg['checkpoint'])
-            self._is_init = True
-            return
-        super().init_weights()
+        from ...checkpoint import init_with_pretrained, load_backbone_checkpoint
+        init_with_pretrained(self, lambda path, prefix: load_backbone_checkpoint(
+            self, path, prefix), super().init_weights)
 
     # ------------------------------------------------------------------ forward pieces
     def _pad(self, x: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 
 * EVA02 (EVA-CLIP, DeCLIP's released weights): ``timm.models.eva.Eva`` held as ``visual.trunk``,
   the same key layout as open_clip's ``EVA02-*`` models; EVA-CLIP checkpoints are renamed on
-  load (``checkpoint_io``).
+  load (``declip_mm.checkpoint``).
 * OpenAI-style ViTs: open_clip's ``VisionTransformer`` as ``visual`` (open_clip's key layout).
 
 The ``*Ops`` classes hold no parameters: they know where each piece of a block lives, so that

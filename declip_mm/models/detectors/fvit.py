@@ -13,7 +13,7 @@ Design of CLIPSelf's F-ViT (``F-ViT/models/fvit.py``, mmdet 2) and CLIM's mmdet-
   ``DetInferencer(texts=...)``).
 """
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
@@ -22,9 +22,9 @@ from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from ...datasets.ov_detection.class_names import resolve_class_names
+from ...checkpoint import shape_mismatches
 from ...utils.errors import CheckpointError, ConfigError
-from ..text.text_encoder import check_vocabulary, split_synonyms
+from ...vocab import check_vocabulary, resolve_vocabulary, split_synonyms
 from .vocabulary import DeCLIPVocabulary, VocabSpec
 
 
@@ -34,13 +34,6 @@ def parse_text_prompt(text) -> List:
     if isinstance(text, str):
         return [t.strip() for t in text.split('.') if t.strip()]
     return list(text)
-
-
-def shape_mismatches(own: Dict[str, Tensor], loaded: Dict[str, Tensor]) -> List[str]:
-    """``'key: checkpoint (a, b) vs model (c, d)'`` for every shared key whose shape differs."""
-    return [f'{k}: checkpoint {tuple(loaded[k].shape)} vs model {tuple(v.shape)}'
-            for k, v in own.items() if k in loaded and hasattr(loaded[k], 'shape')
-            and tuple(loaded[k].shape) != tuple(v.shape)]
 
 
 @MODELS.register_module()
@@ -69,7 +62,7 @@ class DeCLIPFViT(TwoStageDetector):
                  text_encoder: OptConfigType = None, class_embeddings: Optional[str] = None,
                  test_vocabulary: Optional[VocabSpec] = None,
                  data_preprocessor: OptConfigType = None, init_cfg: OptMultiConfig = None):
-        names = resolve_class_names(vocabulary)
+        names = resolve_vocabulary(vocabulary)
         backbone = copy.deepcopy(backbone)
         backbone['out_dense'] = True
         backbone.setdefault('frozen', True)
@@ -105,7 +98,7 @@ class DeCLIPFViT(TwoStageDetector):
         if words is None:
             self.test_vocabulary = None
             return
-        names = resolve_class_names(words)
+        names = resolve_vocabulary(words)
         check_vocabulary(names)
         self.test_vocabulary = names
 
@@ -176,7 +169,8 @@ class DeCLIPFViT(TwoStageDetector):
         own = {prefix + k: v for k, v in self.state_dict().items()}
         bad = shape_mismatches(own, state_dict)
         if bad or (own and not any(k in state_dict for k in own)):
-            detail = (f'{len(bad)} tensors differ in shape, e.g. {bad[0]}' if bad
+            detail = (f'{len(bad)} tensors differ in shape (checkpoint vs model), e.g. {bad[0]}'
+                      if bad
                       else 'it holds none of its weights')
             raise CheckpointError(f'checkpoint does not fit this DeCLIPFViT ({detail}); was it '
                                   'trained with another backbone arch or head size?')

@@ -1,24 +1,19 @@
-"""DeCLIP distillation: the distiller model, its losses, VFM teachers and the ensemble hook."""
-from .data_preprocessor import (CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD,
-                                DeCLIPDistillDataPreprocessor)
+"""DeCLIP distillation: the distiller model, its losses and VFM teachers (its ensemble hook,
+optimiser constructor and schedule live in ``declip_mm.engine``)."""
+from .data_preprocessor import DeCLIPDistillDataPreprocessor
 from .distiller import DeCLIPDistiller, copy_weights
-from .ensemble import DeCLIPEnsembleCheckpointHook, ensemble_state_dict
-from .freezing import apply_distill_freezing, default_frozen_patterns, freeze_parameters
-from .optim_constructor import DeCLIPDistillOptimWrapperConstructor
+from .freezing import apply_distill_freezing, official_frozen_names
 from .losses import (DeCLIPContentLoss, DeCLIPContextLoss, context_correlation_loss,
                      cosine_similarity_matrix, region_content_loss, roi_features,
                      student_context_similarity)
-from .vfm_checkpoints import convert_dino, convert_dinov2, convert_sam, load_vfm_checkpoint
 from .vfm_teachers import (VFM_PRESETS, DeCLIPDINOTeacher, DeCLIPDINOv2Teacher,
                            DeCLIPSAMTeacher, VFMTeacher)
 
 __all__ = [
     'DeCLIPDistiller', 'DeCLIPDistillDataPreprocessor', 'DeCLIPContentLoss', 'DeCLIPContextLoss',
     'DeCLIPDINOv2Teacher', 'DeCLIPDINOTeacher', 'DeCLIPSAMTeacher', 'VFMTeacher', 'VFM_PRESETS',
-    'DeCLIPEnsembleCheckpointHook', 'DeCLIPDistillOptimWrapperConstructor', 'ensemble_state_dict',
     'copy_weights',
     'region_content_loss', 'context_correlation_loss', 'cosine_similarity_matrix',
-    'student_context_similarity', 'roi_features', 'default_frozen_patterns', 'freeze_parameters',
-    'apply_distill_freezing', 'load_vfm_checkpoint', 'convert_dinov2', 'convert_dino',
-    'convert_sam', 'CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD'
+    'student_context_similarity', 'roi_features', 'official_frozen_names',
+    'apply_distill_freezing'
 ]

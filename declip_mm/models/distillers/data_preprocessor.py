@@ -12,11 +12,9 @@ from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 
 from ...registry import MODELS
+from ...utils.image_norm import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
 
-CLIP_MEAN = (122.7709383, 116.7460125, 104.09373615)
-CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
+SAMPLE_CROP_KEYS = ('crops', 'masked_crops')
 
 
 def normalize_images(x: Tensor, mean: Tensor, std: Tensor, bgr_to_rgb: bool) -> Tensor:
@@ -35,7 +33,8 @@ class DeCLIPDistillDataPreprocessor(BaseDataPreprocessor):
     (lists over the batch). Output ``inputs``: ``dict(student=(B, 3, S, S),
     vfm=(B, 3, V, V), crops=(sum K_i, 3, c, c))`` float tensors. A list of images (the
     region-classification validation batches) becomes one ``(B, 3, H, W)`` CLIP-normalised
-    tensor.
+    tensor; ``crops`` / ``masked_crops`` ``(K, 3, c, c)`` uint8 fields of its data samples become
+    CLIP-normalised float tensors.
 
     Args:
         mean, std: CLIP normalisation (0..255 scale) for the student view and the crops.
@@ -68,4 +67,8 @@ class DeCLIPDistillDataPreprocessor(BaseDataPreprocessor):
             return dict(inputs=out, data_samples=samples)
         if isinstance(inputs, (list, tuple)):
             inputs = torch.stack(list(inputs))
+        for ds in samples or ():
+            for key in SAMPLE_CROP_KEYS:
+                if key in ds:
+                    ds.set_field(self._clip(ds.get(key)), key)
         return dict(inputs=self._clip(inputs), data_samples=samples)

@@ -54,7 +54,7 @@ class DeCLIPDistiller(BaseModel):
             checkpoint=...)``.
         content_loss, context_loss: loss configs (weights 1.0 / 0.1 by default).
         frozen_student_params: fnmatch patterns of student parameters to freeze; None applies
-            the official list (``freezing.default_frozen_patterns``).
+            the official list (``freezing.official_frozen_names``).
         val_classifier: optional ``DeCLIPRegionTextClassifier`` config for validation.
         data_preprocessor: defaults to ``DeCLIPDistillDataPreprocessor``.
     """
@@ -122,12 +122,18 @@ class DeCLIPDistiller(BaseModel):
                     loss_context=self.context_loss(vfm_tokens, contexts))
 
     def predict(self, inputs: Tensor, data_samples: Sequence) -> list:
-        """Region classification of ground-truth boxes / masks with the student."""
+        """Region classification of ground-truth boxes / masks (and crops, if the samples carry
+        them) with the student, in its own mode: the inference mode of its training mode
+        (``qq`` for qq_vfm_distill, ``csa`` for csa_vfm_distill, ...). During training,
+        ``DeCLIPEnsembleCheckpointHook`` has put the ensembled weights in the student."""
         if self.val_classifier is None:
             raise ConfigError('DeCLIPDistiller: validation needs "val_classifier" '
                               '(a DeCLIPRegionTextClassifier config)')
+        from ...evaluation.region_cls.crop_classifier import classify_crops
         dense = self.student.encode_dense(inputs, normalize=False)
-        return self.val_classifier.predict(dense, data_samples)
+        samples = self.val_classifier.predict(dense, data_samples)
+        emb = self.val_classifier.class_embeddings(dense.device)
+        return classify_crops(self.student, emb, samples, self.val_classifier.topk)
 
     def forward(self, inputs: Union[Dict[str, Tensor], Tensor],
                 data_samples: Optional[Sequence] = None, mode: str = 'tensor'):

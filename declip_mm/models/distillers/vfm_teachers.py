@@ -24,7 +24,8 @@ from torch import Tensor, nn
 
 from ...registry import MODELS
 from ...utils.errors import ConfigError
-from .vfm_checkpoints import convert_dino, convert_dinov2, convert_sam, load_vfm_checkpoint
+from ...checkpoint import load_vfm_checkpoint
+from ...checkpoint.layouts.vfm import convert_dino, convert_dinov2, convert_sam
 
 
 class VFMTeacher(BaseModule):

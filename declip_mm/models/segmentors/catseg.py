@@ -27,8 +27,8 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 from torch import Tensor
 
-from ...datasets.segmentation.class_names import load_class_names
 from ...utils.errors import ConfigError
+from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
 from .seg_utils import (default_metas, reduce_synonyms, restore_to_original, slide_inference,
                         vocabulary_groups)
@@ -90,11 +90,11 @@ class DeCLIPCATSeg(BaseSegmentor):
 
     # ------------------------------------------------------------------ vocabulary
     def _vocabulary(self, spec) -> Tuple[List[str], Tensor]:
-        return vocabulary_groups(load_class_names(spec), self.first_synonym_only)
+        return vocabulary_groups(resolve_vocabulary(spec), self.first_synonym_only)
 
     def set_vocabulary(self, class_names: Union[str, Sequence[str]]) -> None:
         """Replace the inference vocabulary (one entry per output class)."""
-        self.test_entries = load_class_names(class_names)
+        self.test_entries = resolve_vocabulary(class_names)
         self.test_names, self.test_index = vocabulary_groups(self.test_entries,
                                                              self.first_synonym_only)
 

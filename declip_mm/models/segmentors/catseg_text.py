@@ -4,17 +4,20 @@ CAT-Seg (and the DeCLIP CAT-Seg branch) fine-tunes, in the text transformer, onl
 q/k/v in-projection weights of every residual block (``attn.in_proj_weight``), and encodes the
 class prompts with gradients at every training step. ``DeCLIPTextEncoder`` keeps its tower
 frozen and encodes under ``no_grad``; this subclass re-enables the chosen parameters and adds a
-differentiable ``forward``. In eval mode the embeddings of a vocabulary are cached until the
-next ``train()`` (the weights do not change while evaluating).
+differentiable ``forward``. In eval mode the per-template embeddings of a vocabulary go
+through the one embedding cache (``declip_mm.vocab.EmbeddingCache``, keyed by the weights'
+fingerprint, so trained weights never reuse stale entries; memory only unless ``cache_dir`` is
+given).
 """
-import fnmatch
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
-import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 from torch import Tensor
 
+from ...vocab.cache import CacheDir
+from ...vocab.templates import TemplateSpec
+from ..freezing import lock
 from ..text.text_encoder import DeCLIPTextEncoder
 
 TEXT_IN_PROJ = ('transformer.resblocks.*.attn.in_proj_weight',)
@@ -29,45 +32,33 @@ class DeCLIPCATSegTextEncoder(DeCLIPTextEncoder):
         templates: ``'scene'`` (CAT-Seg's 'A photo of a {} in the scene'), ``'imagenet'`` ... or
             a list; each template is one channel of the cost volume.
         trainable: fnmatch patterns (names relative to the open_clip text tower) left trainable.
+        cache_dir: disk folder of the eval-mode embedding cache (default False: memory only,
+            the weights are trained).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` (``text.*`` keys).
     """
 
     def __init__(self, arch: Union[str, dict] = 'EVA02-CLIP-B-16',
-                 templates: Union[str, Sequence[str]] = 'scene',
+                 templates: TemplateSpec = 'scene',
                  trainable: Sequence[str] = TEXT_IN_PROJ,
+                 cache_dir: CacheDir = False,
                  init_cfg: Optional[dict] = None):
-        super().__init__(arch=arch, templates=templates, init_cfg=init_cfg)
+        super().__init__(arch=arch, templates=templates, cache_dir=cache_dir, init_cfg=init_cfg)
         self.trainable = list(trainable)
-        for name, p in self.text.named_parameters():
-            p.requires_grad_(any(fnmatch.fnmatchcase(name, pat) for pat in self.trainable))
-        self._eval_cache: Dict[Tuple[str, ...], Tensor] = {}
+        lock(self.text, [n for n, _ in self.text.named_parameters()], self.trainable)
 
     @property
     def num_templates(self) -> int:
         return len(self.templates)
 
-    def train(self, mode: bool = True) -> 'DeCLIPCATSegTextEncoder':
-        super().train(mode)
-        if mode:
-            self._eval_cache.clear()
-        return self
-
-    def init_weights(self) -> None:
-        super().init_weights()
-        self._eval_cache.clear()
-
     def forward(self, names: Sequence[str]) -> Tensor:
-        """Normalised prompt embeddings ``(T, P, D)`` of ``names`` (P templates), with gradients
-        in training mode."""
-        key = tuple(names)
-        if not self.training and key in self._eval_cache:
-            return self._eval_cache[key]
+        """Normalised prompt embeddings ``(N, T, D)`` of ``names`` (T templates), with gradients
+        in training mode; cached in eval mode."""
         device = self.text.token_embedding.weight.device
-        prompts = [t.format(n) for n in names for t in self.templates]
-        tokens = self.tokenizer(prompts).to(device)
-        with torch.set_grad_enabled(self.training and torch.is_grad_enabled()):
-            emb = F.normalize(self.text(tokens).float(), dim=-1)
-        emb = emb.view(len(names), self.num_templates, -1)
         if not self.training:
-            self._eval_cache[key] = emb
-        return emb
+            return self.cache.get_or_compute(
+                list(names), self.templates, self.fingerprint(),
+                lambda: self.encode_prompts(names, progress=True),
+                kind='per_template').to(device)
+        prompts = [p for n in names for p in self.templates.prompts(n)]
+        emb = F.normalize(self.text(self.tokenizer(prompts).to(device)).float(), dim=-1)
+        return emb.view(len(names), self.num_templates, -1)

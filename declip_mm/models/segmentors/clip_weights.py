@@ -4,14 +4,13 @@ mmengine loads a checkpoint into the whole model (``backbone.*``, ``text_encoder
 official DeCLIP file holds a bare CLIP (``visual.*`` in EVA-CLIP names, ``text.*``). The
 pre-hook below rewrites such a state dict, in place and before any child loads its keys, into
 the segmentor's layout with the backbone's and text encoder's own converters
-(``checkpoint_io.visual_state_dict``, ``text_checkpoint.text_state_dict``).
+(``declip_mm.checkpoint.visual_state_dict`` / ``text_state_dict``).
 """
 from typing import Dict
 
 from torch import Tensor, nn
 
-from ..backbones.checkpoint_io import visual_state_dict
-from ..text.text_checkpoint import text_state_dict
+from ...checkpoint import text_state_dict, visual_state_dict
 
 
 def is_bare_clip(state_dict: Dict[str, Tensor]) -> bool:
@@ -26,8 +25,7 @@ def clip_to_segmentor(state_dict: Dict[str, Tensor], text_prefix: str = 'text_en
     """``visual.*`` / ``text.*`` (any known CLIP layout) -> the segmentor's keys
     (``backbone.visual.*`` / ``text_encoder.text.*``)."""
     out = {'backbone.' + k: v for k, v in visual_state_dict(state_dict).items()}
-    text = {k: v for k, v in text_state_dict(state_dict).items() if k != 'attn_mask'}
-    out.update({text_prefix + k: v for k, v in text.items()})
+    out.update({text_prefix + k: v for k, v in text_state_dict(state_dict).items()})
     return out
 
 

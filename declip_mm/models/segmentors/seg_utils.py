@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...vocab import split_synonyms
+
 Window = Tuple[int, int, int, int]
 
 
@@ -132,13 +134,13 @@ def vocabulary_groups(entries: Sequence[str], first_only: bool = False
     """Flatten a vocabulary of synonym groups.
 
     Args:
-        entries: one per class, ``'a; b'`` or ``'a, b'`` synonym strings (see ``split_synonyms``).
+        entries: one per class, ``'a; b'`` synonym strings or lists
+            (``declip_mm.vocab.split_synonyms``).
         first_only: keep only each class's first name (CAT-Seg's choice for alternative names).
 
     Returns:
         the names, and ``(S,)`` the class index of each.
     """
-    from ..text.text_encoder import split_synonyms
     groups = [split_synonyms(e) for e in entries]
     if first_only:
         groups = [g[:1] for g in groups]

@@ -20,20 +20,18 @@ from mmseg.structures import SegDataSample
 from mmseg.models.segmentors import BaseSegmentor
 from torch import Tensor
 
-from ...datasets.segmentation.class_names import load_class_names
 from ...utils.errors import ConfigError
+from ...utils.image_norm import CLIP_MEAN, CLIP_STD
+from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
 from .seg_utils import (center_pad_to_multiple, cosine_logits, default_metas, reduce_synonyms,
                         restore_to_original, slide_inference, threshold_background)
 
-CLIP_MEAN = [122.771, 116.746, 104.094]
-CLIP_STD = [68.501, 66.632, 70.323]
-
 
 def clip_data_preprocessor(**kwargs) -> dict:
     """mmseg ``SegDataPreProcessor`` config with CLIP's pixel mean / std (RGB)."""
-    return dict(type='SegDataPreProcessor', mean=CLIP_MEAN, std=CLIP_STD, bgr_to_rgb=True,
-                **kwargs)
+    return dict(type='SegDataPreProcessor', mean=list(CLIP_MEAN), std=list(CLIP_STD),
+                bgr_to_rgb=True, **kwargs)
 
 
 @MODELS.register_module()
@@ -81,7 +79,7 @@ class DeCLIPTrainingFreeSegmentor(BaseSegmentor):
     # ------------------------------------------------------------------ vocabulary
     def set_vocabulary(self, class_names: Union[str, Sequence[str]]) -> None:
         """Replace the classes (any vocabulary at test time; synonyms with ``'; '``)."""
-        self.class_names = load_class_names(class_names)
+        self.class_names = resolve_vocabulary(class_names)
         if not 0 <= self.bg_idx < len(self.class_names):
             raise ConfigError(f'bg_idx {self.bg_idx} is outside the '
                               f'{len(self.class_names)} classes')

@@ -1,4 +1,3 @@
-from .templates import get_templates
-from .text_encoder import DeCLIPTextEncoder, check_vocabulary, split_synonyms
+from .text_encoder import DeCLIPTextEncoder
 
-__all__ = ['DeCLIPTextEncoder', 'get_templates', 'check_vocabulary', 'split_synonyms']
+__all__ = ['DeCLIPTextEncoder']

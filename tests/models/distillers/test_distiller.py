@@ -4,7 +4,7 @@ import torch
 from distill_tiny import build_distiller, collate, make_samples
 from mmengine.optim import build_optim_wrapper
 
-from declip_mm.models.distillers.freezing import default_frozen_patterns
+from declip_mm.models.distillers.freezing import official_frozen_names
 from declip_mm.models.distillers.losses import (context_correlation_loss, region_content_loss,
                                                 roi_features)
 from declip_mm.testing import TINY_VIT
@@ -56,7 +56,9 @@ def test_openai_student_and_custom_freezing():
         build_distiller(frozen_student_params=['visual.nothing.*'])
     with pytest.raises(ConfigError, match='decoupled mode'):
         build_distiller(mode='vanilla')
-    assert default_frozen_patterns('eva', 12, 'kk')[-1] == 'visual.trunk.blocks.11.attn.q_proj.*'
+    kk = build_distiller(mode='kk')
+    assert 'visual.trunk.blocks.3.attn.q_proj.weight' in official_frozen_names(kk.student)
+    assert 'visual.trunk.blocks.3.attn.k_proj.weight' not in official_frozen_names(kk.student)
 
 
 def test_loss_matches_the_per_image_formulas_for_batch_two():

@@ -73,7 +73,7 @@ def test_restore_to_original_unpads_unflips_resizes():
 
 
 def test_vocabulary_groups():
-    names, index = vocabulary_groups(['sky; cloud', 'person', 'building, edifice'])
+    names, index = vocabulary_groups(['sky; cloud', 'person', ['building', 'edifice']])
     assert names == ['sky', 'cloud', 'person', 'building', 'edifice']
     assert index.tolist() == [0, 0, 1, 2, 2]
     names, index = vocabulary_groups(['sky; cloud', 'person'], first_only=True)

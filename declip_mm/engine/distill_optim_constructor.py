@@ -11,7 +11,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from torch import nn
 
-from ...utils.errors import ConfigError
+from ..utils.errors import ConfigError
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()

@@ -1,7 +1,9 @@
 # DeCLIP distillation of EVA02-CLIP-L/14-336 with DINOv2-L/14 (registers), COCO train2017
-# images; total batch 16 (8 GPUs x 2, "always keep total batch size 16" in the official
-# script), 6 epochs, AMP, ensemble alpha 0.95.
-#   bash tools/dist_train.sh configs/declip/declip_eva02-l14-336_dinov2-l14_8xb2-6e_coco.py 8
+# images, as scripts/dist_DeCLIP_eva_vitL14_336_coco.sh runs it: 4 GPUs x 2 images (a total batch
+# of 8 at lr 1e-5, although the script's comment asks for a total of 16), 6 epochs, AMP,
+# qq_vfm_distill, 560 px student view (40 x 40 grid), 336 px crops, ensemble alpha 0.95.
+#   bash tools/dist_train.sh configs/declip/declip_eva02-l14-336_dinov2-l14_4xb2-6e_coco.py 4
+# 'csa' variant: declip_eva02-l14-336_dinov2-l14_4xb2-6e_coco_csa.py
 _base_ = ['./declip_eva02-b16_dinov2-b14_4xb4-6e_coco.py']
 
 clip_checkpoint = 'checkpoints/EVA02_CLIP_L_336_psz14_s6B.pt'
@@ -32,6 +34,7 @@ train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 val_pipeline = [
     dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
+    dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),
     dict(type='DeCLIPRegionMasksToGrid', grid=student_size // student_patch),
     dict(type='PackDeCLIPRegionInputs'),

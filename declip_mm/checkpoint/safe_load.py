@@ -5,17 +5,21 @@ torch >= 2.6 loads with ``weights_only=True`` by default, and mmengine 0.10.7 wr
 ``HistoryBuffer`` objects and numpy arrays / scalars (its message hub) into every checkpoint, so
 its own ``--resume`` / ``load_from`` / test loading fail. Importing declip_mm calls
 :func:`register_checkpoint_types`, which adds those types to torch's safe globals; nothing else
-is allowed, so a pickle that would run code is still refused. mmdet / mmseg tools run with
+is allowed, so a pickle that would run code is still refused. Two builtins appear in such
+pickles and are admitted only in the one form they take there: ``getattr`` on ``HistoryBuffer``
+and ``bytes()`` with no argument (how pickle writes ``b''``, the data of an empty array). mmdet / mmseg tools run with
 ``custom_imports=['declip_mm']`` benefit too, since they load through the same ``torch.load``.
 """
+import builtins
+import importlib.util
 import pickle
 import re
-from typing import Any, List
+from typing import Any, List, Optional
 
 import numpy as np
 import torch
 
-from .errors import CheckpointError
+from ..utils.errors import CheckpointError
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -32,11 +36,24 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
     return getattr(HistoryBuffer, name)
 
 
+def empty_bytes(*args: Any) -> bytes:
+    """The only ``bytes`` call a checkpoint may make: ``bytes()``, i.e. ``b''``.
+
+    Pickle protocol 2 writes an empty ``bytes`` object (the buffer of an empty numpy array, e.g.
+    an empty ``HistoryBuffer``) as the call ``builtins.bytes()``. Any argument is refused, so
+    the allow-listed name cannot allocate or convert anything.
+    """
+    if args:
+        raise pickle.UnpicklingError('GLOBAL builtins.bytes called with arguments is not allowed')
+    return b''
+
+
 def checkpoint_types() -> List[Any]:
     """Globals that mmengine / declip_mm checkpoints legitimately contain."""
     from mmengine.logging.history_buffer import HistoryBuffer
     types: List[Any] = [HistoryBuffer, np.ndarray, np.dtype,
-                        (history_buffer_getattr, 'builtins.getattr')]
+                        (history_buffer_getattr, 'builtins.getattr'),
+                        (empty_bytes, 'builtins.bytes')]
     for mod in ('numpy._core.multiarray', 'numpy.core.multiarray'):
         try:
             m = __import__(mod, fromlist=['_reconstruct', 'scalar'])
@@ -63,19 +80,39 @@ def register_checkpoint_types() -> None:
         _REGISTERED = True
 
 
+def offending_global(err: BaseException) -> Optional[str]:
+    """The real ``module.name`` (or builtin) a refused pickle asked for, else ``None``.
+
+    Random bytes can also decode to a GLOBAL opcode; their "name" is no importable module, so
+    such a file is reported as unreadable, not as one that carries code.
+    """
+    found = re.search(r'GLOBAL ([A-Za-z_][\w.]*)', str(err))
+    if not found:
+        return None
+    name = found.group(1)
+    if '.' not in name:  # torch names builtins without their module
+        return name if hasattr(builtins, name) else None
+    try:
+        spec = importlib.util.find_spec(name.split('.')[0])
+    except (ImportError, ValueError):
+        spec = None
+    return name if spec is not None else None
+
+
 def refusal_message(path: str, err: BaseException) -> str:
     """One line saying why ``weights_only`` loading refused ``path`` (the offending global)."""
-    found = re.search(r'GLOBAL ([\w.]+)', str(err))
-    what = found.group(1) if found else 'an object type'
+    what = offending_global(err) or 'an object type'
     return (f'refusing to load {path}: it contains {what}, which is not a type mmengine or '
             'declip_mm writes into checkpoints (loading it could run arbitrary code)')
 
 
 def unreadable_message(path: str, err: BaseException) -> str:
-    """One line for a file that is not a pickle torch can read at all (e.g. random bytes)."""
+    """One line for a file that is not a pickle torch can read (random bytes, text, ...)."""
     found = re.search(r'WeightsUnpickler error:\s*(\S[^\n]*)', str(err))
-    detail = found.group(1).strip() if found else str(err).splitlines()[0]
-    return f'cannot read checkpoint {path}: not a torch checkpoint ({detail})'
+    lines = str(err).strip().splitlines()
+    detail = found.group(1).strip() if found else (lines[0] if lines else '')
+    detail = f'{type(err).__name__}: {detail}' if not found else detail
+    return f'cannot read checkpoint {path}: not a torch checkpoint ({detail[:120]})'
 
 
 def safe_torch_load(path: str, map_location: str = 'cpu', mmap: bool = False) -> Any:
@@ -93,9 +130,13 @@ def safe_torch_load(path: str, map_location: str = 'cpu', mmap: bool = False) ->
                 raise
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if re.search(r'GLOBAL ([\w.]+)', str(err)) or 'Unsupported global' in str(err):
+        if offending_global(err):
             raise CheckpointError(refusal_message(path, err)) from None
         raise CheckpointError(unreadable_message(path, err)) from None
     except (RuntimeError, EOFError, OSError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if isinstance(err, EOFError):
+            first = 'the file is empty or ends early (truncated)'
         raise CheckpointError(f'cannot read checkpoint {path}: {first}') from None
+    except Exception as err:  # text files: the unpickler fails with IndexError, KeyError ...
+        raise CheckpointError(unreadable_message(path, err)) from None
