@@ -88,7 +88,8 @@ default_hooks = dict(logger=dict(type='LoggerHook', interval=10),
                                      max_keep_ckpts=1))
 # Its own choices where the distillation defaults changed (kept as they were): no text tower in
 # the ensembled file, one seed for every rank.
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1,
+custom_hooks = [dict(type='DeCLIPLossSyncHook'),
+                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1,
                      text_checkpoint=None)]
 log_processor = dict(window_size=10)
 randomness = dict(seed=0, diff_rank_seed=False)

@@ -5,7 +5,7 @@ import torch
 from declip_mm.engine.config_checks import edit_distance, likely_typo
 from declip_mm.engine.user_errors import (explain, locate, split_build_chain,
                                           strip_worker_traceback)
-from declip_mm.utils.errors import ConfigError, DataError
+from declip_mm.utils.errors import ConfigError
 
 CFG = dict(model=dict(type='FasterRCNN', backbone=dict(type='DeCLIPViT', mode='csa'),
                       roi_head=dict(type='StandardRoIHead',
