@@ -74,3 +74,32 @@ def make_tiny_seg(root: str, num_images: int = 4, size: int = 64, seed: int = 0)
         cv2.imwrite(os.path.join(root, 'img_dir', f'{i:04d}.png'), img)
         cv2.imwrite(os.path.join(root, 'ann_dir', f'{i:04d}.png'), ann)
     return root
+
+
+def seeded_tensor(key: str, shape, seed: int = 0):
+    """A random tensor that depends only on ``(seed, key, shape)``: parity fixtures rebuild the
+    same weights from key names and shapes instead of shipping them.
+
+    Scales keep a deep random network's activations O(1): ``.weight`` matrices / kernels get
+    ``N(0, 1 / fan_in)`` (fan-in = elements per output row), other tensors of 2+ dims (position
+    embeddings, tokens, projections) ``N(0, 1 / last dim)``, 1-d ``.weight`` (norms)
+    ``1 + 0.1 N(0, 1)``, other 1-d / scalar tensors (biases) ``0.1 N(0, 1)``.
+    """
+    import zlib
+
+    import torch
+    shape = tuple(int(s) for s in shape)
+    g = torch.Generator().manual_seed(zlib.crc32(f'{seed}:{key}'.encode()))
+    x = torch.randn(shape, generator=g)
+    if len(shape) >= 2 and key.endswith('.weight'):
+        return x * (x[0].numel() ** -0.5)
+    if len(shape) >= 2:
+        return x * (shape[-1] ** -0.5)
+    return 1.0 + 0.1 * x if key.endswith('.weight') else 0.1 * x
+
+
+def seeded_image(seed: int, size):
+    """A random RGB image ``(3, H, W)``, float values in ``[0, 255)``, from ``seed`` alone."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(3, *(int(s) for s in size), generator=g) * 255

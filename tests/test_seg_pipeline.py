@@ -223,12 +223,6 @@ def test_stock_mmseg_config_becomes_declip():
 
 
 # ---------------------------------------------------------------------------- datasets
-def test_coco_stuff_to_object():
-    from declip_mm.datasets.segmentation.convert import coco_stuff_to_object
-    label = np.array([[0, 79, 80], [170, 255, 5]], np.uint8)
-    assert coco_stuff_to_object(label).tolist() == [[1, 80, 0], [0, 255, 6]]
-
-
 def test_datasets_metainfo():
     from declip_mm.datasets.segmentation import (DeCLIPADE20K847Dataset,
                                                  DeCLIPCOCOObjectDataset,

@@ -1,6 +1,6 @@
 """Train an MMDetection or MMSegmentation config that uses declip_mm.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [PATH]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [PATH]] [--amp] [--auto-scale-lr]
                           [--skip-bad-images] [--cfg-options k=v ...]
                           [--launcher none|pytorch|slurm|mpi]
 
@@ -24,6 +24,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from PATH, or from the latest checkpoint in the work dir')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the real batch size over the config\'s '
+                             'auto_scale_lr.base_batch_size (as mmdet\'s tools/train.py)')
     parser.add_argument('--skip-bad-images', action='store_true',
                         help='skip unreadable training images with a warning instead of stopping')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -45,11 +48,24 @@ def build_config(args: argparse.Namespace):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     return cfg
+
+
+def enable_auto_scale_lr(cfg) -> None:
+    """``--auto-scale-lr``: mmengine's Runner multiplies the learning rate by
+    (processes x batch size) / ``auto_scale_lr.base_batch_size``."""
+    from declip_mm.utils.errors import ConfigError
+    scale = cfg.get('auto_scale_lr')
+    if not isinstance(scale, dict) or 'base_batch_size' not in scale:
+        raise ConfigError('--auto-scale-lr needs auto_scale_lr = dict(enable=False, '
+                          'base_batch_size=N) in the config (N: the batch size its lr is for)')
+    scale['enable'] = True
 
 
 def used_loaders(cfg) -> list:

@@ -11,14 +11,17 @@
 #   python tools/train.py configs/ovshapes/declip_distill-context_ovshapes.py
 _base_ = ['./declip_distill_ovshapes.py']
 
-from declip_mm.datasets.ov_shapes.arch import OV_SHAPES_VFM_OVERRIDES, TINY_VFM_CHECKPOINT
+# modules, not names: a config keeps no imported constants, and shipped files are named
+# 'declip_mm://...' (resolved where they are read), so a saved config holds no machine paths
+import declip_mm.datasets.ov_shapes.arch as ovs_arch
 
-vfm_size = OV_SHAPES_VFM_OVERRIDES['img_size']  # patch 8: an 8 x 8 grid, the student's
+vfm_size = ovs_arch.OV_SHAPES_VFM_OVERRIDES['img_size']  # patch 8: an 8 x 8 grid, the student's
 context_weight = 0.25
 
 model = dict(
     vfm=dict(_delete_=True, type='DeCLIPDINOTeacher', arch='vitb8',
-             checkpoint=TINY_VFM_CHECKPOINT, arch_overrides=OV_SHAPES_VFM_OVERRIDES),
+             checkpoint='declip_mm://assets/ovshapes/tiny_vfm.pt',
+             arch_overrides=ovs_arch.OV_SHAPES_VFM_OVERRIDES),
     context_loss=dict(type='DeCLIPContextLoss', loss_weight=context_weight))
 
 train_pipeline = [

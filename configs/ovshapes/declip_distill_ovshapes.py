@@ -23,7 +23,9 @@
 #       --checkpoint work_dirs/declip_distill_ovshapes/declip_backbone_epoch_4.pth
 _base_ = ['../declip/_base_/distill_runtime_6e.py']
 
-from declip_mm.datasets.ov_shapes.arch import OV_SHAPES_CLIP, TINY_CLIP_CHECKPOINT
+# modules, not names: a config keeps no imported constants, and shipped files are named
+# 'declip_mm://...' (resolved where they are read), so a saved config holds no machine paths
+import declip_mm.datasets.ov_shapes.arch as ovs_arch
 
 student_size, student_patch = 64, 8       # 8 x 8 token grid, the F-ViT input size
 vfm_patch = 14
@@ -35,8 +37,9 @@ data_root = 'data/ovshapes/'
 
 model = dict(
     type='DeCLIPDistiller',
-    student=dict(type='DeCLIPViT', arch=OV_SHAPES_CLIP, mode='csa',
-                 init_cfg=dict(type='Pretrained', checkpoint=TINY_CLIP_CHECKPOINT)),
+    student=dict(type='DeCLIPViT', arch=ovs_arch.OV_SHAPES_CLIP, mode='csa',
+                 init_cfg=dict(type='Pretrained',
+                               checkpoint='declip_mm://assets/ovshapes/tiny_clip.pt')),
     vfm=dict(type='DeCLIPDINOv2Teacher', arch='vitb14_reg',
              arch_overrides=dict(embed_dim=48, depth=2, num_heads=3, img_size=vfm_size)),
     content_loss=dict(type='DeCLIPContentLoss', loss_weight=1.0),

@@ -5,7 +5,6 @@
 #   python tools/train.py configs/ovshapes/fvit_tiny-clip_ovshapes.py
 _base_ = ['./fvit_tiny-declip_ovshapes.py']
 
-from declip_mm.datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
-
 model = dict(backbone=dict(mode='vanilla',
-                           init_cfg=dict(type='Pretrained', checkpoint=TINY_CLIP_CHECKPOINT)))
+                           init_cfg=dict(type='Pretrained',
+                                         checkpoint='declip_mm://assets/ovshapes/tiny_clip.pt')))

@@ -20,16 +20,16 @@
 #       work_dirs/fvit_tiny-declip_ovshapes/iter_400.pth --show-dir vis
 _base_ = ['../ovcoco/declip_fvit.py']
 
-from declip_mm.datasets.ov_shapes.arch import (OV_SHAPES_CLIP, OV_SHAPES_MEAN, OV_SHAPES_STD,
-                                               OV_SHAPES_TEMPLATES, TINY_CLIP_CHECKPOINT,
-                                               ASSET_DIR)
-from declip_mm.datasets.ov_shapes.classes import BASE_CLASSES, CLASSES
+# modules, not names: a config keeps no imported constants, and shipped files are named
+# 'declip_mm://...' (resolved where they are read), so a saved config holds no machine paths
+import declip_mm.datasets.ov_shapes.arch as ovs_arch
+import declip_mm.datasets.ov_shapes.classes as ovs_classes
 
 # the tiny CLIP's open_clip config (a dict; '_delete_' replaces the base's 'EVA02-CLIP-B-16')
-arch = dict(OV_SHAPES_CLIP, _delete_=True)
+arch = dict(ovs_arch.OV_SHAPES_CLIP, _delete_=True)
 backbone_mode = 'csa'
-backbone_checkpoint = ASSET_DIR + '/tiny_declip.pt'
-clip_checkpoint = TINY_CLIP_CHECKPOINT  # text tower
+backbone_checkpoint = 'declip_mm://assets/ovshapes/tiny_declip.pt'
+clip_checkpoint = 'declip_mm://assets/ovshapes/tiny_clip.pt'  # text tower
 image_size = (64, 64)
 width, embed_dim, patch = 96, 96, 8
 channels = 32  # FPN / RPN / RoI-head width (256 in the COCO config)
@@ -38,13 +38,15 @@ max_iters = 400
 data_root = 'data/ovshapes/'
 
 model = dict(
-    vocabulary=list(CLASSES),
-    base_classes=list(BASE_CLASSES),
-    text_encoder=dict(arch=dict(OV_SHAPES_CLIP, _delete_=True), templates=list(OV_SHAPES_TEMPLATES),
+    vocabulary=list(ovs_classes.CLASSES),
+    base_classes=list(ovs_classes.BASE_CLASSES),
+    text_encoder=dict(arch=dict(ovs_arch.OV_SHAPES_CLIP, _delete_=True),
+                      templates=list(ovs_arch.OV_SHAPES_TEMPLATES),
                       init_cfg=dict(type='Pretrained', checkpoint=clip_checkpoint)),
-    data_preprocessor=dict(mean=list(OV_SHAPES_MEAN), std=list(OV_SHAPES_STD),
+    data_preprocessor=dict(mean=list(ovs_arch.OV_SHAPES_MEAN), std=list(ovs_arch.OV_SHAPES_STD),
                            pad_size_divisor=32),
-    backbone=dict(arch=dict(OV_SHAPES_CLIP, _delete_=True), mode=backbone_mode, out_indices=(0, 1, 2, 3),
+    backbone=dict(arch=dict(ovs_arch.OV_SHAPES_CLIP, _delete_=True), mode=backbone_mode,
+                  out_indices=(0, 1, 2, 3),
                   init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
     neck=[
         dict(type='DeCLIPPyramidAdapter', in_channels=width, scales=(4, 2, 1, 0.5),

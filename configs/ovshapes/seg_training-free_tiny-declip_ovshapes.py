@@ -2,7 +2,8 @@
 # words in, masks out, no training (configs/segmentation/training_free/ on the proving ground).
 #
 # * backbone: declip_mm/assets/ovshapes/tiny_declip.pt in 'csa' mode (the distilled dense map;
-#   set backbone_mode='vanilla' and backbone_checkpoint=TINY_CLIP_CHECKPOINT for plain CLIP);
+#   set backbone_mode='vanilla' and backbone_checkpoint='declip_mm://assets/ovshapes/tiny_clip.pt'
+#   for plain CLIP);
 # * text: the tiny CLIP's text tower, prompt 'a {}', the 30 '<colour> <shape>' classes;
 # * data: the OV-Shapes test split at 64 x 64; background is ignored (OVShapesSegDataset), so
 #   mmseg's IoUMetric reports the foreground mIoU. Larger images (tools/demo.py on your own
@@ -14,24 +15,25 @@
 #       --config configs/ovshapes/seg_training-free_tiny-declip_ovshapes.py --seg-thr 0.5
 _base_ = ['../segmentation/training_free/_base_declip_eva02-b16_slide.py']
 
-from declip_mm.datasets.ov_shapes.arch import (ASSET_DIR, OV_SHAPES_CLIP, OV_SHAPES_MEAN,
-                                               OV_SHAPES_STD, OV_SHAPES_TEMPLATES,
-                                               TINY_CLIP_CHECKPOINT)
-from declip_mm.datasets.ov_shapes.classes import CLASSES
+# modules, not names: a config keeps no imported constants, and shipped files are named
+# 'declip_mm://...' (resolved where they are read), so a saved config holds no machine paths
+import declip_mm.datasets.ov_shapes.arch as ovs_arch
+import declip_mm.datasets.ov_shapes.classes as ovs_classes
 
 backbone_mode = 'csa'
-backbone_checkpoint = ASSET_DIR + '/tiny_declip.pt'
+backbone_checkpoint = 'declip_mm://assets/ovshapes/tiny_declip.pt'
 data_root = 'data/ovshapes/'
 
 model = dict(
-    data_preprocessor=dict(mean=list(OV_SHAPES_MEAN), std=list(OV_SHAPES_STD)),
-    backbone=dict(arch=dict(OV_SHAPES_CLIP, _delete_=True), mode=backbone_mode,
+    data_preprocessor=dict(mean=list(ovs_arch.OV_SHAPES_MEAN), std=list(ovs_arch.OV_SHAPES_STD)),
+    backbone=dict(arch=dict(ovs_arch.OV_SHAPES_CLIP, _delete_=True), mode=backbone_mode,
                   attn_scale='auto',  # head_dim ** -0.5 for this OpenAI-style tower
                   init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
-    text_encoder=dict(arch=dict(OV_SHAPES_CLIP, _delete_=True),
-                      templates=list(OV_SHAPES_TEMPLATES),
-                      init_cfg=dict(type='Pretrained', checkpoint=TINY_CLIP_CHECKPOINT)),
-    class_names=list(CLASSES),
+    text_encoder=dict(arch=dict(ovs_arch.OV_SHAPES_CLIP, _delete_=True),
+                      templates=list(ovs_arch.OV_SHAPES_TEMPLATES),
+                      init_cfg=dict(type='Pretrained',
+                                    checkpoint='declip_mm://assets/ovshapes/tiny_clip.pt')),
+    class_names=list(ovs_classes.CLASSES),
     logit_scale=40,
     prob_thd=0.0,
     slide_crop=64,

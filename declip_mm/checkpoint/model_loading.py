@@ -65,7 +65,7 @@ def load_state_into(model: nn.Module, sd: Dict[str, Tensor], path: str, strict: 
     handle = module.register_load_state_dict_pre_hook(
         lambda _m, state_dict, prefix, *args: seen.update(state_dict) if not prefix else None)
     try:
-        missing, unexpected = _load(module, sd)
+        missing, unexpected = _load(module, sd, path)
     except CheckpointError as err:  # a model's own refusal: name the file
         raise CheckpointError(str(err) if path in str(err) else f'{path}: {err}') from None
     finally:
@@ -83,14 +83,22 @@ def load_state_into(model: nn.Module, sd: Dict[str, Tensor], path: str, strict: 
                   logger='current', level=logging.WARNING)
 
 
-def _load(module: nn.Module, sd: Dict[str, Tensor]) -> Tuple[Optional[List[str]],
-                                                             Optional[List[str]]]:
+def _load(module: nn.Module, sd: Dict[str, Tensor], path: str
+          ) -> Tuple[Optional[List[str]], Optional[List[str]]]:
     """Load what fits; ``(missing, unexpected)`` or ``(None, None)`` if shapes broke the load
-    (the caller then compares the converted state dict itself)."""
+    (the caller then compares the converted state dict itself).
+
+    Raises:
+        CheckpointError: the load failed for another reason (never a silent partial load).
+    """
     try:
         result = module.load_state_dict(sd, strict=False)
-    except RuntimeError:  # size mismatches; reported from the shapes, not from the message
-        return None, None
+    except RuntimeError as err:
+        if 'size mismatch' in str(err):  # reported from the shapes, not from the message
+            return None, None
+        first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f'cannot load {path} into {type(module).__name__}: '
+                              f'{first}') from None
     return list(result.missing_keys), list(result.unexpected_keys)
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from ..utils.errors import CheckpointError
+from ..utils.package_paths import resolve_package_path
 from .safe_load import safe_torch_load
 
 CONTAINERS = ('state_dict', 'model', 'module', 'teacher')
@@ -39,6 +40,7 @@ def read_checkpoint(path: str) -> Dict[str, Tensor]:
     """The tensors of ``path`` (see the module docstring); ``CheckpointError`` naming it."""
     if path.startswith('open_clip:'):
         path = _open_clip_pretrained(path)
+    path = resolve_package_path(path)  # declip_mm://assets/... (shipped files)
     if not osp.isfile(path):
         raise CheckpointError(f'checkpoint file not found: {path}')
     try:
@@ -63,6 +65,7 @@ def inspect_checkpoint(path: str, field: Optional[str] = None) -> dict:
 
     ``field`` (e.g. ``'load_from'``) prefixes the message when the path came from the config.
     """
+    path = resolve_package_path(path)  # declip_mm://assets/... (shipped files)
     if not osp.isfile(path):
         raise CheckpointError(f'{field + ": " if field else ""}checkpoint file not found: {path}')
     obj = safe_torch_load(path, mmap=True)

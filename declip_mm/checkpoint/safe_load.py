@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..utils.errors import CheckpointError
+from ..utils.package_paths import resolve_package_path
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Any:
@@ -122,6 +123,7 @@ def safe_torch_load(path: str, map_location: str = 'cpu', mmap: bool = False) ->
     files in torch's legacy, non-zip format are read normally).
     """
     register_checkpoint_types()
+    path = resolve_package_path(path)  # declip_mm://assets/... (shipped files)
     try:
         try:
             return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)

@@ -67,13 +67,15 @@ def freeze(module: nn.Module, names: Iterable[str]) -> List[str]:
     """``requires_grad=False`` on the named parameters; the others are left as they are.
 
     Returns:
-        the frozen names, sorted.
+        the frozen names (those of ``names`` that ``module`` has), sorted.
     """
     names = set(names)
+    frozen = []
     for name, p in module.named_parameters():
         if name in names:
             p.requires_grad_(False)
-    return sorted(names)
+            frozen.append(name)
+    return sorted(frozen)
 
 
 def lock(module: nn.Module, names: Iterable[str], trainable: Sequence[str] = ()) -> List[str]:
@@ -81,8 +83,13 @@ def lock(module: nn.Module, names: Iterable[str], trainable: Sequence[str] = ())
 
     Returns:
         the frozen names, sorted.
+
+    Raises:
+        ConfigError: a ``trainable`` pattern that matches no parameter of ``module`` (a typo
+            would otherwise leave the parameters it meant frozen without a word).
     """
     names = list(names)
+    check_patterns([n for n, _ in module.named_parameters()], trainable, 'trainable')
     frozen = set(names) - set(matching(names, trainable))
     for name, p in module.named_parameters():
         p.requires_grad_(name not in frozen)

@@ -18,6 +18,7 @@ Disk entries are class-embedding files in declip_mm's format (:mod:`.embedding_f
 """
 import hashlib
 import json
+import logging
 import os
 import os.path as osp
 from collections import OrderedDict
@@ -52,7 +53,7 @@ def _version(t: Tensor) -> int:
 
 
 def weights_fingerprint(module: nn.Module) -> str:
-    """Hash of ``module``'s tensors (name, shape, 64 values sampled over each).
+    """Hash of ``module``'s tensors (name, shape and every value).
 
     Recomputed only when a tensor was replaced or modified in place (``load_state_dict`` and
     optimiser steps bump ``_version``); the memo is kept on the module.
@@ -63,10 +64,8 @@ def weights_fingerprint(module: nn.Module) -> str:
     if memo is None or memo[0] != signature:
         h = hashlib.sha1()
         for name, t in tensors.items():
-            flat = t.detach().reshape(-1)
-            sample = flat[::max(1, flat.numel() // 64)][:64].float().cpu()
-            h.update(f'{name}{tuple(t.shape)}'.encode())
-            h.update(sample.numpy().tobytes())
+            h.update(f'{name}{tuple(t.shape)}{t.dtype}'.encode())
+            h.update(t.detach().float().cpu().contiguous().numpy().data)
         memo = (signature, h.hexdigest())
         object.__setattr__(module, '_declip_fingerprint', memo)
     return memo[1]
@@ -100,9 +99,6 @@ class EmbeddingCache:
         """Disk file of an entry (None without a disk cache)."""
         return osp.join(self.cache_dir, f'{key}.pt') if self.cache_dir else None
 
-    def clear_memory(self) -> None:
-        self._memory.clear()
-
     def get_or_compute(self, names: List[str], templates: PromptTemplates, fingerprint: str,
                        compute: Callable[[], Tensor], kind: str = 'ensemble') -> Tensor:
         """The cached embeddings of ``names``, else ``compute()`` (stored in memory and on disk).
@@ -128,13 +124,23 @@ class EmbeddingCache:
                       f'templates ({templates.style} prompts); cache: {where}', logger='current')
             emb = compute()
             if self.cache_dir:
-                save_class_embeddings(self.path(key), ClassEmbeddings(
-                    emb, list(names), list(templates.templates), templates.style,
-                    text_fingerprint=fingerprint))
+                self._write(key, emb, names, templates, fingerprint)
         self._memory[key] = emb
         while len(self._memory) > self.max_entries:
             self._memory.popitem(last=False)
         return emb
+
+    def _write(self, key: str, emb: Tensor, names: List[str], templates: PromptTemplates,
+               fingerprint: str) -> None:
+        """Store a disk entry; the cache is an optimisation, so a failed write (full disk,
+        another rank writing the same entry) is one log line, not an error."""
+        try:
+            save_class_embeddings(self.path(key), ClassEmbeddings(
+                emb, list(names), list(templates.templates), templates.style,
+                text_fingerprint=fingerprint))
+        except OSError as err:
+            print_log(f'text embeddings: could not write the cache entry {self.path(key)}: '
+                      f'{err}', logger='current', level=logging.WARNING)
 
     def _read(self, key: str, names: List[str], templates: PromptTemplates,
               fingerprint: str) -> Optional[Tensor]:

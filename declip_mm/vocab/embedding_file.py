@@ -121,8 +121,8 @@ class ClassEmbeddings:
 
 
 def save_class_embeddings(path: str, emb: ClassEmbeddings) -> None:
-    """Write ``emb`` in declip_mm's format; atomic (a temporary file, then a rename), so a
-    reader never sees half a file and a failed write leaves nothing.
+    """Write ``emb`` in declip_mm's format, atomically (``engine.atomic_io``): a reader sees
+    the complete old or the complete new file.
 
     Raises:
         ConfigError: names and embedding rows disagree.

@@ -132,3 +132,16 @@ def test_text_file_to_test_py_is_one_line(tmp_path):
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1].startswith(
         f'error: cannot read checkpoint {tmp_path / "notes.pth"}: not a torch checkpoint')
+
+
+def test_load_failure_other_than_shapes_is_one_line(tmp_path):
+    from declip_mm.checkpoint.model_loading import load_state_into
+
+    class Refuses(torch.nn.Linear):
+        def _load_from_state_dict(self, *args, **kwargs):
+            raise RuntimeError('weights of an unsupported kind\nsecond line')
+
+    model = Refuses(2, 2)
+    with pytest.raises(CheckpointError, match=r'cannot load F\.pth into Refuses: second line'):
+        load_state_into(model, {k: v.clone() for k, v in model.state_dict().items()}, 'F.pth',
+                        True, '')

@@ -78,3 +78,11 @@ def test_catseg_text_trainable_list_uses_lock(tiny_eva):
     enc = DeCLIPCATSegTextEncoder(arch=tiny_eva)
     trainable = {n for n, p in enc.text.named_parameters() if p.requires_grad}
     assert trainable == {f'transformer.resblocks.{i}.attn.in_proj_weight' for i in range(2)}
+
+
+def test_trainable_typo_is_one_config_error():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    with pytest.raises(ConfigError, match=r"trainable: parameter patterns match nothing: "
+                                          r"\['\*\.biass'\]"):
+        lock(net, ['0.weight', '0.bias'], trainable=['*.biass'])
+    assert freeze(net, ['0.bias', 'no.such']) == ['0.bias']   # only what it really froze

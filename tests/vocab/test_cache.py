@@ -92,3 +92,16 @@ def test_weights_fingerprint_follows_the_weights():
     with torch.no_grad():
         a.weight[0, 0] += 1.0                          # in place: the memo is refreshed
     assert weights_fingerprint(a) != fa
+
+
+def test_weights_fingerprint_sees_every_value():
+    # a change away from any sampled position (e.g. one fine-tuned embedding row) is a new key
+    emb = nn.Embedding(1000, 8)
+    before = weights_fingerprint(emb)
+    other = nn.Embedding(1000, 8)
+    other.load_state_dict(emb.state_dict())
+    with torch.no_grad():
+        other.weight[997, 3] += 1e-3
+    assert weights_fingerprint(other) != before
+    other.load_state_dict(emb.state_dict())
+    assert weights_fingerprint(other) == before

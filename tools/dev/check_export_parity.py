@@ -5,6 +5,8 @@ into declip_mm)::
 
     python tools/dev/check_export_parity.py --official-repo /tmp/declip_official
 
+(the official ``rope.py`` imports ``einops``: install it in the environment that runs this).
+
 For the tiny EVA02 tower and EVA02-CLIP-B-16 (random weights): the official
 ``EVAVisionTransformer`` is saved as DeCLIP's ``epoch_N.pt``, loaded into ``DeCLIPViT`` through
 ``init_cfg``, written back with ``declip_mm.checkpoint.export.to_official``, and

@@ -13,9 +13,11 @@ declip_checkpoint = 'checkpoints/DeCLIP_EVA-B_DINOv2-B_csa_0.05_2.0.pt'  # DeCLI
 crop_size = (384, 384)
 model = dict(
     type='DeCLIPCATSeg',
-    data_preprocessor=dict(type='SegDataPreProcessor', mean=[122.771, 116.746, 104.094],
-                           std=[68.501, 66.632, 70.323], bgr_to_rgb=True, size=crop_size,
-                           pad_val=0, seg_pad_val=255),
+    # CLIP's mean / std as CAT-Seg's CLIP_PIXEL_MEAN / STD (cat_seg/config.py), unrounded
+    data_preprocessor=dict(type='SegDataPreProcessor',
+                           mean=[122.7709383, 116.7460125, 104.09373615],
+                           std=[68.5005327, 66.6321579, 70.3231630], bgr_to_rgb=True,
+                           size=crop_size, pad_val=0, seg_pad_val=255),
     backbone=dict(
         type='DeCLIPViT', arch=arch, mode='csa', attn_scale='auto',
         out_indices=(3, 7), out_dense=True, normalize_dense=True,

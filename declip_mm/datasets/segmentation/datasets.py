@@ -31,7 +31,7 @@ class _ClassFileMeta:
 
     def __get__(self, obj: Any, owner: type) -> Dict[str, tuple]:
         entries = resolve_vocabulary(self.name)
-        return dict(classes=tuple(', '.join(split_synonyms(e)) for e in entries))
+        return dict(classes=tuple('; '.join(split_synonyms(e)) for e in entries))
 
 
 @DATASETS.register_module()

@@ -8,19 +8,23 @@ the CLIP resolution (384^2 for B/16, 336^2 for L/14: a 24x24 grid). Only the vis
 projection weights and the text in-projection weights of CLIP are trainable (set in the
 backbone / text-encoder configs; their learning rate is scaled by ``paramwise_cfg``).
 
-Inference (``test_cfg``): ``mode='slide'`` resizes the image to ``out_size`` x ``out_size``
-(640), averages sigmoid scores over ``crop_size`` windows (384, stride 256 = overlap 1/3),
-then averages with a global view (the whole image at ``crop_size``), as CAT-Seg's
-``inference_sliding_window``; ``mode='whole'`` runs the image once at the CLIP resolution.
+Inference (``test_cfg``) runs on mmseg's ``EncoderDecoder`` machinery, as CAT-Seg's own
+``inference_sliding_window`` / whole-image path: ``mode='slide'`` resizes the image to
+``out_size`` x ``out_size`` (640), averages sigmoid scores over ``crop_size`` windows (384,
+stride 256 = overlap 1/3; mmseg's ``slide_inference``), then averages with a global view (the
+whole image at ``crop_size``); ``mode='whole'`` runs the image once at the CLIP resolution and
+keeps the head's ``4h x 4w`` sigmoid scores. Either result is resized once, straight to the
+original image size (mmseg's ``postprocess_result``, which also un-flips), as upstream does;
+test-time padding is refused (it would be resized into the picture).
 The vocabulary is free at test time (``test_class_names`` or ``set_vocabulary``); an entry with
 ``'; '`` synonyms scores its class by the max over them (CAT-Seg's VOC-21 background group).
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn.functional as F
-from mmengine.structures import PixelData
-from mmseg.models.segmentors import BaseSegmentor
+from mmengine.config import ConfigDict
+from mmengine.utils import to_2tuple
+from mmseg.models.segmentors import EncoderDecoder
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
@@ -30,15 +34,25 @@ from torch import Tensor
 from ...utils.errors import ConfigError
 from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
-from .seg_utils import (default_metas, reduce_synonyms, restore_to_original, slide_inference,
-                        vocabulary_groups)
+from .dataset_meta import VocabularyMeta
+from .seg_utils import postprocess_scores, reduce_synonyms, vocabulary_groups
 from .training_free import clip_data_preprocessor
 
 DEFAULT_TEST_CFG = dict(mode='slide', crop_size=384, stride=256, out_size=640, global_view=True)
 
 
+def catseg_test_cfg(cfg: Optional[dict]) -> ConfigDict:
+    """``DEFAULT_TEST_CFG`` updated by ``cfg``; sizes as ``(h, w)`` pairs (mmseg's form)."""
+    out = ConfigDict(DEFAULT_TEST_CFG, **(cfg or {}))
+    if out.mode not in ('slide', 'whole'):
+        raise ConfigError(f"test_cfg.mode must be 'slide' or 'whole', got {out.mode!r}")
+    for key in ('crop_size', 'stride', 'out_size'):
+        out[key] = to_2tuple(out[key])
+    return out
+
+
 @MODELS.register_module()
-class DeCLIPCATSeg(BaseSegmentor):
+class DeCLIPCATSeg(VocabularyMeta, EncoderDecoder):
     """CAT-Seg with DeCLIP features.
 
     Args:
@@ -53,7 +67,8 @@ class DeCLIPCATSeg(BaseSegmentor):
             alternative names, e.g. ADE-847); otherwise every synonym is a class of the cost
             volume and the entry takes their max.
         clip_resolution: CLIP input size (384, 384) / (336, 336).
-        test_cfg: see the module docstring.
+        test_cfg: see the module docstring (ints or ``(h, w)`` pairs).
+        pretrained: mmseg's ``EncoderDecoder`` argument (``init_model`` sets it to None).
     """
 
     def __init__(self,
@@ -68,25 +83,25 @@ class DeCLIPCATSeg(BaseSegmentor):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor or clip_data_preprocessor(),
-                         init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        super().__init__(backbone=backbone, decode_head=decode_head, neck=neck,
+                         train_cfg=train_cfg, test_cfg=catseg_test_cfg(test_cfg),
+                         data_preprocessor=data_preprocessor or clip_data_preprocessor(),
+                         pretrained=pretrained, init_cfg=init_cfg)
         self.text_encoder = MODELS.build(text_encoder)
-        self.neck = MODELS.build(neck)
-        self.decode_head = MODELS.build(decode_head)
-        self.align_corners = self.decode_head.align_corners
         self.clip_resolution = tuple(int(s) for s in clip_resolution)
         self.first_synonym_only = first_synonym_only
-        self.train_cfg = train_cfg
-        self.test_cfg = dict(DEFAULT_TEST_CFG, **(test_cfg or {}))
-        if self.test_cfg['mode'] not in ('slide', 'whole'):
-            raise ConfigError("test_cfg.mode must be 'slide' or 'whole', "
-                              f"got {self.test_cfg['mode']!r}")
         self.train_names, self.train_index = self._vocabulary(train_class_names)
         self.set_vocabulary(test_class_names if test_class_names is not None
                             else train_class_names)
         accept_clip_checkpoints(self)
+
+    def _init_decode_head(self, decode_head: dict) -> None:
+        """Build the head; class counts follow the vocabulary (``num_classes``,
+        ``out_channels`` properties) instead of the head's training count."""
+        self.decode_head = MODELS.build(decode_head)
+        self.align_corners = self.decode_head.align_corners
 
     # ------------------------------------------------------------------ vocabulary
     def _vocabulary(self, spec) -> Tuple[List[str], Tensor]:
@@ -97,6 +112,16 @@ class DeCLIPCATSeg(BaseSegmentor):
         self.test_entries = resolve_vocabulary(class_names)
         self.test_names, self.test_index = vocabulary_groups(self.test_entries,
                                                              self.first_synonym_only)
+
+    @property
+    def vocabulary(self) -> List[str]:
+        """One entry per output class (``VocabularyMeta``)."""
+        return self.test_entries
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of ``encode_decode``: one score map per vocabulary name (T)."""
+        return len(self.test_names)
 
     # ------------------------------------------------------------------ network
     def extract_feat(self, inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
@@ -134,44 +159,54 @@ class DeCLIPCATSeg(BaseSegmentor):
         return add_prefix(losses, 'decode')
 
     # ------------------------------------------------------------------ inference
-    def _scores(self, crop: Tensor) -> Tensor:
-        """Sigmoid scores ``(B, T, h, w)`` of a crop at the crop's size."""
-        out = self.logits(crop, self.test_names)
-        return resize(out, size=crop.shape[-2:], mode='bilinear',
+    def encode_decode(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None
+                      ) -> Tensor:
+        """Sigmoid scores ``(B, T, h, w)`` of every name for one crop, at the crop's size."""
+        out = self.logits(inputs, self.test_names)
+        return resize(out, size=inputs.shape[-2:], mode='bilinear',
                       align_corners=self.align_corners).sigmoid()
 
-    def name_scores(self, inputs: Tensor) -> Tensor:
-        """Sigmoid scores ``(B, T, H, W)`` of every vocabulary name at the input size."""
+    def slide_inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Name scores ``(B, T, *out_size)``: mmseg's sliding windows over the image resized
+        to ``out_size``, averaged with the global view."""
         cfg = self.test_cfg
-        if cfg['mode'] == 'whole':
-            return self._scores(inputs)
-        size = (cfg['out_size'],) * 2
-        img = F.interpolate(inputs, size=size, mode='bilinear', align_corners=False)
-        scores = slide_inference(img, cfg['crop_size'], cfg['stride'], self._scores)
-        if cfg.get('global_view', True):
-            glob = F.interpolate(inputs, size=(cfg['crop_size'],) * 2, mode='bilinear',
+        img = F.interpolate(inputs, size=cfg.out_size, mode='bilinear', align_corners=False)
+        scores = super().slide_inference(img, batch_img_metas)
+        if cfg.global_view:
+            glob = F.interpolate(inputs, size=cfg.crop_size, mode='bilinear',
                                  align_corners=False)
-            glob = F.interpolate(self._scores(glob), size=size, mode='bilinear',
+            glob = F.interpolate(self.encode_decode(glob), size=cfg.out_size, mode='bilinear',
                                  align_corners=False)
             scores = (scores + glob) / 2
-        return F.interpolate(scores, size=inputs.shape[-2:], mode='bilinear', align_corners=False)
+        return scores
 
-    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Class scores ``(B, C, H, W)`` at the input size (synonym entries reduced by max)."""
-        return reduce_synonyms(self.name_scores(inputs), self.test_index, len(self.test_entries))
+    def whole_inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Name scores ``(B, T, 4h, 4w)`` of the image at the CLIP resolution."""
+        return self.logits(inputs, self.test_names).sigmoid()
 
-    @torch.no_grad()
+    def inference(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
+        """Class scores ``(B, C, h', w')`` (synonym entries reduced by max), at ``out_size``
+        (slide) or the head's size (whole); ``postprocess_result`` resizes them once."""
+        for meta in batch_img_metas:
+            if any(meta.get('img_padding_size', meta.get('padding_size', [0] * 4))):
+                raise ConfigError('DeCLIPCATSeg resizes the whole test image (as CAT-Seg does); '
+                                  'remove test-time padding (data_preprocessor.test_cfg)')
+        scores = super().inference(inputs, batch_img_metas)
+        return reduce_synonyms(scores, self.test_index, len(self.test_entries))
+
     def predict(self, inputs: Tensor, data_samples: Optional[List[SegDataSample]] = None
                 ) -> List[SegDataSample]:
-        """Segment ``inputs``; ``seg_logits`` are class scores at the original size."""
-        metas = ([s.metainfo for s in data_samples] if data_samples is not None
-                 else default_metas(inputs))
+        """mmseg's predict; bare tensors get samples whose original size is the input's
+        (mmseg resizes only samples that carry one)."""
         if data_samples is None:
-            data_samples = [SegDataSample() for _ in range(inputs.shape[0])]
-        for i, meta in enumerate(metas):
-            scores = restore_to_original(self.encode_decode(inputs[i:i + 1], [meta]), meta,
-                                         self.align_corners)
-            data_samples[i].set_data(dict(
-                seg_logits=PixelData(data=scores[0]),
-                pred_sem_seg=PixelData(data=scores[0].argmax(dim=0, keepdim=True))))
-        return data_samples
+            shape = tuple(inputs.shape[-2:])
+            data_samples = [SegDataSample(metainfo=dict(ori_shape=shape, img_shape=shape,
+                                                        pad_shape=shape))
+                            for _ in range(inputs.shape[0])]
+        return super().predict(inputs, data_samples)
+
+    def postprocess_result(self, seg_logits: Tensor,
+                           data_samples: Optional[List[SegDataSample]] = None
+                           ) -> List[SegDataSample]:
+        """mmseg's, except that one class is not a binary map (these are scores already)."""
+        return postprocess_scores(super().postprocess_result, seg_logits, data_samples)

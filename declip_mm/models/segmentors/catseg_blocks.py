@@ -167,8 +167,9 @@ class ClassAggregation(nn.Module):
         self.k = nn.Linear(dim + guidance_dim, dim)
         self.v = nn.Linear(dim, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, dim * 4), nn.ReLU(), nn.Linear(dim * 4, dim))
-        self.pad_token = nn.Parameter(torch.zeros(dim)) if pad_len > 0 else None
-        self.pad_guidance = (nn.Parameter(torch.zeros(guidance_dim))
+        # (1, 1, C) as CAT-Seg's ``padding_tokens`` / ``padding_guidance`` (checkpoint layout)
+        self.pad_token = nn.Parameter(torch.zeros(1, 1, dim)) if pad_len > 0 else None
+        self.pad_guidance = (nn.Parameter(torch.zeros(1, 1, guidance_dim))
                              if pad_len > 0 and guidance_dim > 0 else None)
 
     def attend(self, x: Tensor, guidance: Optional[Tensor]) -> Tensor:

@@ -1,58 +1,19 @@
-"""Pure tensor helpers of the segmentors: sliding windows, synonym reduction, post-processing.
+"""Pure tensor helpers of the segmentors: patch padding, cosine logits, synonym reduction.
+
+Sliding windows and the un-pad / un-flip / resize post-processing are mmseg's
+(``EncoderDecoder.slide_inference``, ``BaseSegmentor.postprocess_result``).
 
 Shapes: images ``(B, 3, H, W)``; score maps ``(B, K, H, W)`` with K = classes or vocabulary
 entries (synonyms).
 """
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmengine.structures import PixelData
 from torch import Tensor
 
 from ...vocab import split_synonyms
-
-Window = Tuple[int, int, int, int]
-
-
-def slide_windows(height: int, width: int, crop: int, stride: int) -> List[Window]:
-    """Crop boxes ``(y1, y2, x1, x2)`` covering an image, mmseg's slide-inference grid.
-
-    The last row / column is shifted back so every crop lies inside the image; crops are
-    smaller than ``crop`` only where the image is.
-    """
-    if crop <= 0 or stride <= 0:
-        raise ValueError(f'crop ({crop}) and stride ({stride}) must be positive')
-    rows = max(height - crop + stride - 1, 0) // stride + 1
-    cols = max(width - crop + stride - 1, 0) // stride + 1
-    boxes = []
-    for r in range(rows):
-        for c in range(cols):
-            y2, x2 = min(r * stride + crop, height), min(c * stride + crop, width)
-            boxes.append((max(y2 - crop, 0), y2, max(x2 - crop, 0), x2))
-    return boxes
-
-
-def slide_inference(img: Tensor, crop: int, stride: int,
-                    fn: Callable[[Tensor], Tensor]) -> Tensor:
-    """Average ``fn`` over overlapping crops.
-
-    Args:
-        img: ``(B, 3, H, W)``.
-        fn: maps a crop ``(B, 3, h, w)`` to scores ``(B, K, h, w)`` at the crop's size.
-
-    Returns:
-        ``(B, K, H, W)``: per-pixel mean over the crops that cover the pixel.
-    """
-    h, w = img.shape[-2:]
-    total: Optional[Tensor] = None
-    count = img.new_zeros((1, 1, h, w))
-    for y1, y2, x1, x2 in slide_windows(h, w, crop, stride):
-        out = fn(img[:, :, y1:y2, x1:x2])
-        if total is None:
-            total = out.new_zeros((img.shape[0], out.shape[1], h, w))
-        total[:, :, y1:y2, x1:x2] += out
-        count[:, :, y1:y2, x1:x2] += 1
-    return total / count
 
 
 def center_pad_to_multiple(x: Tensor, multiple: int) -> Tuple[Tensor, Tuple[int, int, int, int]]:
@@ -100,35 +61,6 @@ def threshold_background(probs: Tensor, prob_thd: float, bg_idx: int = 0) -> Ten
     return pred
 
 
-def restore_to_original(scores: Tensor, meta: Dict, align_corners: bool = False) -> Tensor:
-    """Undo test-time padding and flipping, then resize to ``meta['ori_shape']``.
-
-    Args:
-        scores: ``(1, K, H, W)`` at the network-input size.
-        meta: an mmseg data sample's metainfo.
-
-    Returns:
-        ``(1, K, H0, W0)``.
-    """
-    h, w = scores.shape[-2:]
-    left, right, top, bottom = meta.get('img_padding_size', meta.get('padding_size', [0] * 4))
-    scores = scores[:, :, top:h - bottom, left:w - right]
-    if meta.get('flip', False):
-        dims = (3,) if meta.get('flip_direction', 'horizontal') == 'horizontal' else (2,)
-        scores = scores.flip(dims=dims)
-    size = tuple(meta.get('ori_shape', scores.shape[-2:])[:2])
-    if tuple(scores.shape[-2:]) != size:
-        scores = F.interpolate(scores, size=size, mode='bilinear', align_corners=align_corners)
-    return scores
-
-
-def default_metas(inputs: Tensor) -> List[Dict]:
-    """Metainfo for bare tensors (no data samples): nothing padded, original = input size."""
-    shape = tuple(inputs.shape[-2:])
-    return [dict(ori_shape=shape, img_shape=shape, pad_shape=shape, padding_size=[0] * 4)
-            for _ in range(inputs.shape[0])]
-
-
 def vocabulary_groups(entries: Sequence[str], first_only: bool = False
                       ) -> Tuple[List[str], Tensor]:
     """Flatten a vocabulary of synonym groups.
@@ -147,3 +79,27 @@ def vocabulary_groups(entries: Sequence[str], first_only: bool = False
     names = [n for g in groups for n in g]
     index = torch.tensor([i for i, g in enumerate(groups) for _ in g], dtype=torch.long)
     return names, index
+
+
+def postprocess_scores(postprocess: Callable, seg_logits: Tensor,
+                       data_samples: Optional[list] = None) -> list:
+    """Run mmseg's ``BaseSegmentor.postprocess_result`` on the maps of an open vocabulary.
+
+    mmseg reads a one-channel map as binary segmentation (sigmoid, then the decode head's
+    threshold); a one-class vocabulary is not that: its channel is doubled for the call (the
+    argmax then picks class 0) and the copy dropped from ``seg_logits``.
+
+    Args:
+        postprocess: the bound ``postprocess_result`` of mmseg's ``BaseSegmentor``.
+        seg_logits: ``(B, K, H, W)`` maps at the network-input size.
+        data_samples: as ``postprocess_result`` takes them.
+
+    Returns:
+        the samples, with ``seg_logits`` ``(K, H0, W0)`` and ``pred_sem_seg`` ``(1, H0, W0)``.
+    """
+    if seg_logits.shape[1] > 1:
+        return postprocess(seg_logits, data_samples)
+    samples = postprocess(seg_logits.repeat(1, 2, 1, 1), data_samples)
+    for sample in samples:
+        sample.seg_logits = PixelData(data=sample.seg_logits.data[:1])
+    return samples

@@ -8,24 +8,29 @@ Inference slides 336-pixel crops with stride 112 over the (short side 448) image
 centre-padded to the patch size; the averaged logits are upsampled to the original image.
 
 This follows the ZSSS branch of xiaomoguhz/DeCLIP and the SCLIP / ClearCLIP harness it shares
-(DECLIP_METHOD.md section 6, PEERS.md section 5): written anew here on mmseg's ``BaseSegmentor``.
+(DECLIP_METHOD.md section 6, PEERS.md section 5), on mmseg's ``EncoderDecoder`` machinery:
+its ``predict`` -> ``inference`` (slide / whole) -> ``postprocess_result`` (un-pad, un-flip,
+resize to the original size) run unchanged on the cosine logits; this class supplies the
+per-crop ``encode_decode`` and turns the restored logits into class probabilities.
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from types import SimpleNamespace
+from typing import Dict, List, Optional, Sequence, Union
 
-import torch
 import torch.nn.functional as F
+from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
+from mmseg.models.segmentors import BaseSegmentor, EncoderDecoder
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from mmseg.models.segmentors import BaseSegmentor
 from torch import Tensor
 
 from ...utils.errors import ConfigError
 from ...utils.image_norm import CLIP_MEAN, CLIP_STD
 from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
-from .seg_utils import (center_pad_to_multiple, cosine_logits, default_metas, reduce_synonyms,
-                        restore_to_original, slide_inference, threshold_background)
+from .dataset_meta import VocabularyMeta
+from .seg_utils import (center_pad_to_multiple, cosine_logits, postprocess_scores,
+                        reduce_synonyms, threshold_background)
 
 
 def clip_data_preprocessor(**kwargs) -> dict:
@@ -35,8 +40,13 @@ def clip_data_preprocessor(**kwargs) -> dict:
 
 
 @MODELS.register_module()
-class DeCLIPTrainingFreeSegmentor(BaseSegmentor):
+class DeCLIPTrainingFreeSegmentor(VocabularyMeta, EncoderDecoder):
     """Zero-shot semantic segmentation from the DeCLIP dense map (no training).
+
+    An ``EncoderDecoder`` without a decode head: the classifier is the text tower, so
+    ``EncoderDecoder.__init__`` (which builds and asserts a decode head) is not run; everything
+    after construction is mmseg's (``predict``, ``inference``, ``slide_inference``,
+    ``whole_inference``, ``postprocess_result``).
 
     Args:
         backbone: ``DeCLIPViT`` config (``mode='csa'``; the ZSSS branch scales the decoupled
@@ -48,9 +58,12 @@ class DeCLIPTrainingFreeSegmentor(BaseSegmentor):
         prob_thd: pixels whose top class probability is below this become ``bg_idx``
             (VOC21 0.4, Context60 0.15, COCO-Object 0.2; 0 disables).
         bg_idx: the background class index used by ``prob_thd``.
-        slide_crop / slide_stride: sliding-window crop and stride (pixels); ``slide_crop=0``
-            runs the whole image at once.
+        slide_crop / slide_stride: sliding-window crop and stride (pixels), i.e. mmseg's
+            ``test_cfg=dict(mode='slide', crop_size=(c, c), stride=(s, s))``; ``slide_crop=0``
+            is ``mode='whole'``.
         data_preprocessor: defaults to CLIP mean / std, BGR -> RGB.
+        train_cfg / pretrained: accepted for mmseg's ``init_model`` (which sets both to None);
+            anything else is an error (weights come from ``init_cfg`` or the checkpoint).
     """
 
     def __init__(self,
@@ -62,16 +75,22 @@ class DeCLIPTrainingFreeSegmentor(BaseSegmentor):
                  bg_idx: int = 0,
                  slide_crop: int = 336,
                  slide_stride: int = 112,
+                 train_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
+                 pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor or clip_data_preprocessor(),
-                         init_cfg=init_cfg)
+        if train_cfg is not None or pretrained is not None:
+            raise ConfigError('DeCLIPTrainingFreeSegmentor takes no train_cfg / pretrained: '
+                              'load weights with init_cfg or the checkpoint argument')
+        BaseSegmentor.__init__(self, data_preprocessor=data_preprocessor
+                               or clip_data_preprocessor(), init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.text_encoder = MODELS.build(text_encoder)
         self.logit_scale, self.prob_thd, self.bg_idx = float(logit_scale), float(prob_thd), bg_idx
         if slide_crop > 0 and slide_stride <= 0:
             raise ConfigError(f'slide_stride must be positive, got {slide_stride}')
         self.slide_crop, self.slide_stride = int(slide_crop), int(slide_stride)
+        self.train_cfg = None
         self.align_corners = False
         self.set_vocabulary(class_names)
         accept_clip_checkpoints(self)
@@ -79,12 +98,41 @@ class DeCLIPTrainingFreeSegmentor(BaseSegmentor):
     # ------------------------------------------------------------------ vocabulary
     def set_vocabulary(self, class_names: Union[str, Sequence[str]]) -> None:
         """Replace the classes (any vocabulary at test time; synonyms with ``'; '``)."""
-        self.class_names = resolve_vocabulary(class_names)
-        if not 0 <= self.bg_idx < len(self.class_names):
-            raise ConfigError(f'bg_idx {self.bg_idx} is outside the '
-                              f'{len(self.class_names)} classes')
+        names = resolve_vocabulary(class_names)
+        if not 0 <= self.bg_idx < len(names):
+            raise ConfigError(f'bg_idx {self.bg_idx} is outside the {len(names)} classes')
+        self.class_names = names
 
-    def text_embeddings(self) -> Tuple[Tensor, Tensor]:
+    @property
+    def vocabulary(self) -> List[str]:
+        """One entry per output class (``VocabularyMeta``)."""
+        return self.class_names
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of ``encode_decode``: one cosine map per synonym (S)."""
+        return len(self.text_embeddings()[1])
+
+    @property
+    def decode_head(self) -> SimpleNamespace:
+        """What mmseg's tools read from a decode head, answered from the vocabulary.
+
+        mmseg's ``init_model`` reads ``decode_head.num_classes`` when a checkpoint holds no
+        class metadata; the text tower is this segmentor's classifier, and it has no weights
+        of a head to hold.
+        """
+        return SimpleNamespace(num_classes=self.num_classes, out_channels=self.out_channels,
+                               align_corners=self.align_corners)
+
+    @property
+    def test_cfg(self) -> ConfigDict:
+        """mmseg's inference settings, from ``slide_crop`` / ``slide_stride``."""
+        if self.slide_crop <= 0:
+            return ConfigDict(mode='whole')
+        return ConfigDict(mode='slide', crop_size=(self.slide_crop,) * 2,
+                          stride=(self.slide_stride,) * 2)
+
+    def text_embeddings(self):
         """``(S, D)`` synonym embeddings and ``(S,)`` their class indices (the encoder caches)."""
         return self.text_encoder.encode_vocabulary(self.class_names)
 
@@ -93,62 +141,45 @@ class DeCLIPTrainingFreeSegmentor(BaseSegmentor):
         """Normalised DeCLIP content map ``(B, D, H/p, W/p)``."""
         return self.backbone.encode_dense(inputs, normalize=True)
 
-    def crop_logits(self, crop: Tensor, text: Tensor) -> Tensor:
-        """Cosine logits ``(B, S, h, w)`` of one crop, at the crop's pixel size.
+    def encode_decode(self, inputs: Tensor, batch_img_metas: Optional[List[dict]] = None
+                      ) -> Tensor:
+        """Cosine logits ``(B, S, h, w)`` of one crop (or whole image), at its pixel size.
 
         The crop is centre-padded to the patch size, the token map upsampled bilinearly to the
         padded size and the padding cut off again.
         """
-        h, w = crop.shape[-2:]
-        padded, (left, _, top, _) = center_pad_to_multiple(crop, self.backbone.patch_size)
+        text = self.text_embeddings()[0].to(inputs.device, inputs.dtype)
+        h, w = inputs.shape[-2:]
+        padded, (left, _, top, _) = center_pad_to_multiple(inputs, self.backbone.patch_size)
         logits = cosine_logits(self.extract_feat(padded), text)
         logits = F.interpolate(logits, size=padded.shape[-2:], mode='bilinear',
                                align_corners=False)
         return logits[:, :, top:top + h, left:left + w]
 
-    def synonym_logits(self, inputs: Tensor) -> Tensor:
-        """Cosine logits ``(B, S, H, W)`` of every synonym at the input size."""
-        text, _ = self.text_embeddings()
-        text = text.to(inputs.device, inputs.dtype)
-        fn = lambda crop: self.crop_logits(crop, text)  # noqa: E731
-        if self.slide_crop > 0:
-            return slide_inference(inputs, self.slide_crop, self.slide_stride, fn)
-        return fn(inputs)
-
     def class_probabilities(self, logits: Tensor) -> Tensor:
         """``(B, S, H, W)`` cosine logits -> ``(B, C, H, W)`` class probabilities."""
-        _, index = self.text_embeddings()
         probs = (logits * self.logit_scale).softmax(dim=1)
-        return reduce_synonyms(probs, index, len(self.class_names))
-
-    def encode_decode(self, inputs: Tensor, batch_img_metas: List[dict]) -> Tensor:
-        """Class probabilities ``(B, C, H, W)`` at the input size."""
-        return self.class_probabilities(self.synonym_logits(inputs))
+        return reduce_synonyms(probs, self.text_embeddings()[1], len(self.class_names))
 
     def _forward(self, inputs: Tensor, data_samples=None) -> Tensor:
-        return self.synonym_logits(inputs)
+        """Cosine logits ``(B, S, H, W)`` of every synonym at the input size."""
+        return self.inference(inputs, [{'ori_shape': inputs.shape[-2:]}] * inputs.shape[0])
 
-    # ------------------------------------------------------------------ mmseg API
-    @torch.no_grad()
-    def predict(self, inputs: Tensor, data_samples: Optional[List[SegDataSample]] = None
-                ) -> List[SegDataSample]:
-        """Segment ``inputs`` ``(B, 3, H, W)``; results at each image's original size.
+    def postprocess_result(self, seg_logits: Tensor,
+                           data_samples: Optional[List[SegDataSample]] = None
+                           ) -> List[SegDataSample]:
+        """mmseg's un-pad / un-flip / resize of the ``(B, S, H, W)`` cosine logits, then scores.
 
-        Each returned sample holds ``seg_logits`` (``(C, H0, W0)`` class probabilities) and
+        Each sample gets ``seg_logits`` (``(C, H0, W0)`` class probabilities) and
         ``pred_sem_seg`` (``(1, H0, W0)`` labels after the background threshold).
         """
-        metas = ([s.metainfo for s in data_samples] if data_samples is not None
-                 else default_metas(inputs))
-        if data_samples is None:
-            data_samples = [SegDataSample() for _ in range(inputs.shape[0])]
-        for i, meta in enumerate(metas):
-            logits = self.synonym_logits(inputs[i:i + 1])
-            logits = restore_to_original(logits, meta, self.align_corners)
-            probs = self.class_probabilities(logits)
+        samples = postprocess_scores(super().postprocess_result, seg_logits, data_samples)
+        for sample in samples:
+            probs = self.class_probabilities(sample.seg_logits.data[None])
             pred = threshold_background(probs, self.prob_thd, self.bg_idx)
-            data_samples[i].set_data(dict(seg_logits=PixelData(data=probs[0]),
-                                          pred_sem_seg=PixelData(data=pred[0])))
-        return data_samples
+            sample.set_data(dict(seg_logits=PixelData(data=probs[0]),
+                                 pred_sem_seg=PixelData(data=pred[0])))
+        return samples
 
     def loss(self, inputs: Tensor, data_samples: List[SegDataSample]) -> Dict[str, Tensor]:
         """Training-free: there is nothing to train."""

@@ -4,6 +4,7 @@ import re
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
@@ -127,7 +128,7 @@ def test_slide_inference_and_open_vocabulary():
     # any vocabulary at test time; a synonym group scores its class by the max
     model.set_vocabulary(['sky; cloud', 'dog', 'tree; grass; bush'])
     with torch.no_grad():
-        names = model.name_scores(data['inputs'])
+        names = model.slide_inference(data['inputs'], [dict(ori_shape=(120, 150))])
     classes = reduce_synonyms(names, model.test_index, 3)
     assert names.shape[1] == 6 and classes.shape[1] == 3
     assert torch.allclose(classes[:, 0], names[:, :2].amax(1))
@@ -135,14 +136,56 @@ def test_slide_inference_and_open_vocabulary():
     assert torch.allclose(classes[:, 2], names[:, 3:].amax(1))
 
 
-def test_whole_mode_equals_single_crop_logits():
-    model = build(test_cfg=dict(mode='whole')).eval()
-    x = torch.randn(1, 3, 64, 64)
+def test_slide_resizes_once_to_the_original_size():
+    """As CAT-Seg's ``inference_sliding_window``: 640-frame (here 96) scores = mmseg's slide
+    average of per-crop sigmoid scores, averaged with the global view, then ONE bilinear
+    resize straight to the original size (no detour through the network-input size)."""
+    from mmseg.models.segmentors import EncoderDecoder
+    model = build().eval()
+    img, ds = sample(80, 100, 1)
+    ds.set_metainfo(dict(ori_shape=(120, 150), flip=True, flip_direction='horizontal'))
+    data = model.data_preprocessor(dict(inputs=[img], data_samples=[ds]), training=False)
+    x = data['inputs']
     with torch.no_grad():
-        scores = model.name_scores(x)
-        ref = torch.nn.functional.interpolate(model.logits(x, model.test_names), size=(64, 64),
-                                              mode='bilinear').sigmoid()
-    assert torch.allclose(scores, ref, atol=1e-6)
+        out = model(**data, mode='predict')[0]
+        big = F.interpolate(x, size=(96, 96), mode='bilinear')
+        slid = EncoderDecoder.slide_inference(model, big, [dict(ori_shape=(120, 150))])
+        glob = model.encode_decode(F.interpolate(x, size=(64, 64), mode='bilinear'))
+        scores = (slid + F.interpolate(glob, size=(96, 96), mode='bilinear')) / 2
+    assert slid.shape == (1, 3, 96, 96)
+    expect = F.interpolate(scores.flip(-1), size=(120, 150), mode='bilinear')[0]
+    assert torch.allclose(out.seg_logits.data, expect, atol=1e-6)
+    assert torch.equal(out.pred_sem_seg.data[0], out.seg_logits.data.argmax(0))
+    # a crop's scores: the head's logits resized to the crop, then the sigmoid
+    with torch.no_grad():
+        crop = big[:, :, :64, :64]
+        ref = F.interpolate(model.logits(crop, model.test_names), size=(64, 64),
+                            mode='bilinear').sigmoid()
+        assert torch.allclose(model.encode_decode(crop), ref, atol=1e-6)
+
+
+def test_whole_mode_resizes_head_scores_once():
+    model = build(test_cfg=dict(mode='whole')).eval()
+    img, ds = sample(80, 100, 2)
+    ds.set_metainfo(dict(ori_shape=(90, 70)))
+    data = model.data_preprocessor(dict(inputs=[img], data_samples=[ds]), training=False)
+    with torch.no_grad():
+        out = model(**data, mode='predict')[0]
+        head = model.logits(data['inputs'], model.test_names).sigmoid()   # (1, 3, 32, 32)
+    assert head.shape[-2:] == (32, 32)
+    expect = F.interpolate(head, size=(90, 70), mode='bilinear')[0]
+    assert torch.allclose(out.seg_logits.data, expect, atol=1e-6)
+
+
+def test_bare_tensors_and_test_time_padding():
+    from declip_mm.utils.errors import ConfigError
+    model = build().eval()
+    with torch.no_grad():
+        out = model.predict(torch.randn(1, 3, 40, 56))[0]
+    assert out.seg_logits.data.shape == (3, 40, 56)
+    padded = SegDataSample(metainfo=dict(ori_shape=(40, 56), padding_size=[0, 2, 0, 0]))
+    with pytest.raises(ConfigError, match='padding'):
+        model.predict(torch.randn(1, 3, 40, 58), [padded])
 
 
 def test_more_classes_than_pad_len_keeps_top_k():

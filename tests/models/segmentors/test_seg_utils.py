@@ -1,34 +1,12 @@
-"""Sliding windows, synonym reduction and post-processing helpers, checked by hand."""
+"""Patch padding, cosine logits, synonym reduction and the one-class post-processing guard,
+checked by hand."""
 import torch
+from mmseg.models.segmentors import BaseSegmentor
+from mmseg.structures import SegDataSample
 
 from declip_mm.models.segmentors.seg_utils import (center_pad_to_multiple, cosine_logits,
-                                                   reduce_synonyms, restore_to_original,
-                                                   slide_inference, slide_windows,
+                                                   postprocess_scores, reduce_synonyms,
                                                    threshold_background, vocabulary_groups)
-
-
-def test_slide_windows_cover_and_stay_inside():
-    # H=10, crop 4, stride 3 -> rows start 0, 3, 6 (last clipped to 6..10); W=4 -> one column
-    assert slide_windows(10, 4, 4, 3) == [(0, 4, 0, 4), (3, 7, 0, 4), (6, 10, 0, 4)]
-    # image smaller than the crop: a single crop of the image
-    assert slide_windows(3, 5, 8, 2) == [(0, 3, 0, 5)]
-    # CAT-Seg's 640 / 384 / 256 grid equals nn.Unfold's windows
-    assert [b[:2] for b in slide_windows(640, 640, 384, 256)][::2] == [(0, 384), (256, 640)]
-
-
-def test_slide_inference_averages_overlaps():
-    img = torch.arange(10.).view(1, 1, 10, 1).expand(1, 3, 10, 1)
-    calls = []
-
-    def fn(crop):  # each crop predicts its own first row's value everywhere, plus the call number
-        calls.append(crop.shape)
-        return torch.full((1, 1, *crop.shape[-2:]), float(len(calls)))
-
-    out = slide_inference(img, crop=4, stride=3, fn=fn)
-    # rows 0-2: crop 1; rows 3: crops 1, 2; rows 4-5: crop 2; row 6: crops 2, 3; 7-9: crop 3
-    expect = torch.tensor([1, 1, 1, 1.5, 2, 2, 2.5, 3, 3, 3])
-    assert torch.allclose(out.view(-1), expect)
-    assert len(calls) == 3
 
 
 def test_center_pad_to_multiple():
@@ -62,14 +40,23 @@ def test_threshold_background():
     assert threshold_background(probs, 0.51, bg_idx=1).view(-1).tolist() == [1, 1]
 
 
-def test_restore_to_original_unpads_unflips_resizes():
-    x = torch.arange(12.).view(1, 1, 3, 4)
-    meta = dict(ori_shape=(2, 3), img_padding_size=[0, 1, 0, 1], flip=True,
-                flip_direction='horizontal')
-    out = restore_to_original(x, meta)
-    assert torch.equal(out[0, 0], torch.tensor([[2., 1., 0.], [6., 5., 4.]]))
-    meta = dict(ori_shape=(6, 8))
-    assert restore_to_original(x, meta).shape == (1, 1, 6, 8)
+def test_postprocess_scores_one_class_is_not_binary():
+    """mmseg reads one channel as sigmoid + threshold; one vocabulary class stays a score and
+    every pixel is class 0. More channels go through mmseg's code unchanged (un-flip, resize)."""
+    class Stub:  # mmseg's postprocess_result needs only align_corners (and, one channel, a head)
+        align_corners = False
+    post = lambda x, s: BaseSegmentor.postprocess_result(Stub(), x, s)  # noqa: E731
+    scores = torch.tensor([[[[0.2, 0.9], [0.4, 0.6]]]])
+    sample = SegDataSample(metainfo=dict(ori_shape=(2, 2), flip=True,
+                                         flip_direction='horizontal'))
+    out = postprocess_scores(post, scores, [sample])[0]
+    assert torch.equal(out.seg_logits.data, scores[0].flip(-1))
+    assert out.pred_sem_seg.data.tolist() == [[[0, 0], [0, 0]]]
+    two = torch.cat([scores, 1 - scores], 1)
+    sample = SegDataSample(metainfo=dict(ori_shape=(4, 4)))
+    out = postprocess_scores(post, two, [sample])[0]
+    assert out.seg_logits.data.shape == (2, 4, 4)
+    assert out.pred_sem_seg.data[0, 0].tolist() == [1, 1, 0, 0]
 
 
 def test_vocabulary_groups():

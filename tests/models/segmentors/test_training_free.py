@@ -64,7 +64,7 @@ def test_slide_inference_on_a_real_photo(model, photo):
     assert torch.equal(pred[0], probs.argmax(0))
     # synonyms: the softmax runs over the 7 names, a class keeps its best name's probability
     with torch.no_grad():
-        logits = model.synonym_logits(data['inputs'])
+        logits = model.inference(data['inputs'], [out.metainfo])
     assert logits.shape == (1, 7, 60, 90)
     probs_in = (logits * 40).softmax(1)
     cls = model.class_probabilities(logits)
@@ -92,6 +92,41 @@ def test_whole_image_matches_a_manual_computation(model, photo):
     _, slid = run(model, photo, (120, 180))
     model.slide_crop, model.slide_stride = 48, 16
     assert torch.allclose(slid.seg_logits.data, expect, atol=1e-5)
+
+
+def test_slide_is_mmseg_slide_inference_and_postprocessing_is_mmseg(model, photo):
+    """The slide average is mmseg's ``EncoderDecoder.slide_inference`` over our per-crop
+    ``encode_decode``; un-pad, un-flip and resize are mmseg's ``postprocess_result``."""
+    from mmseg.models.segmentors import EncoderDecoder
+    meta = dict(ori_shape=(70, 50), flip=True, flip_direction='horizontal',
+                padding_size=[3, 2, 1, 4])
+    data, out = run(model, photo, (70, 50))
+    x = data['inputs']
+    with torch.no_grad():
+        crops = []
+        for y1, x1 in [(0, 0), (0, 16), (0, 32), (0, 42), (12, 0), (12, 16), (12, 32), (12, 42)]:
+            crops.append(((y1, x1), model.encode_decode(x[:, :, y1:y1 + 48, x1:x1 + 48])))
+        total = torch.zeros(1, 7, 60, 90)
+        count = torch.zeros(1, 1, 60, 90)
+        for (y1, x1), c in crops:
+            total[:, :, y1:y1 + 48, x1:x1 + 48] += c
+            count[:, :, y1:y1 + 48, x1:x1 + 48] += 1
+        slid = EncoderDecoder.slide_inference(model, x, [dict(meta)])
+        assert torch.equal(slid, total / count)
+        sample = SegDataSample(metainfo=meta)
+        got = model.postprocess_result(slid, [sample])[0].seg_logits.data
+    cut = slid[:, :, 1:60 - 4, 3:90 - 2].flip(-1)
+    cut = F.interpolate(cut, size=(70, 50), mode='bilinear')
+    assert torch.allclose(got, model.class_probabilities(cut)[0], atol=1e-6)
+
+
+def test_one_name_vocabulary_is_one_class(model, photo):
+    model.set_vocabulary(['rocket'])
+    _, out = run(model, photo, (30, 45))
+    model.set_vocabulary(VOCAB)
+    assert out.seg_logits.data.shape == (1, 30, 45)
+    assert torch.allclose(out.seg_logits.data, torch.ones(1, 30, 45))
+    assert (out.pred_sem_seg.data == 0).all()
 
 
 def test_background_threshold_and_vocabulary_swap(model, photo):
