@@ -116,17 +116,19 @@ def main(argv=None) -> None:
         raise CheckpointError(f'checkpoint file not found: {args.checkpoint}')
     cfg = build_config(args)
     from declip_mm.checkpoint.model_loading import load_checkpoint_strictly
-    from declip_mm.engine.config_tools import check_config, use_reliable_components
-    from declip_mm.engine.distributed import setup_cpu_distributed
+    from declip_mm.checkpoint.reading import inspect_checkpoint
+    from declip_mm.engine.config_tools import check_config
+    from declip_mm.engine.distributed import finish_distributed, setup_cpu_distributed
     from declip_mm.engine.user_errors import user_errors
     check_config(cfg, ['test_dataloader'])
-    use_reliable_components(cfg, train=False)
+    inspect_checkpoint(args.checkpoint)  # an unreadable file: one line, before the runner's log
     setup_cpu_distributed(cfg)
     from mmengine.runner import Runner
     with user_errors(cfg, ['test_dataloader']):
         runner = Runner.from_cfg(cfg)
         load_checkpoint_strictly(runner, args.checkpoint, strict=not args.non_strict)
         runner.test()
+    finish_distributed()
 
 
 if __name__ == '__main__':

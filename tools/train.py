@@ -4,9 +4,11 @@
                           [--skip-bad-images] [--cfg-options k=v ...]
                           [--launcher none|pytorch|slurm|mpi]
 
-The scope (mmdet or mmseg) comes from the config's ``default_scope``. Checkpoints are written
-atomically and hold the random generators' state, so after a crash the same command with
-``--resume`` continues exactly where the last checkpoint left off (docs/reliability.md).
+The scope (mmdet or mmseg) comes from the config's ``default_scope``. With the configs'
+``DeCLIPCheckpointHook`` (named in configs/_base_/) checkpoints are written atomically and hold
+the random generators' state, so after a crash the same command with ``--resume`` continues
+exactly where the last checkpoint left off; the work dir is locked while training runs
+(docs/reliability.md).
 """
 import argparse
 import os.path as osp
@@ -73,32 +75,46 @@ def used_loaders(cfg) -> list:
 
 
 def resume_path(cfg):
-    """The checkpoint ``--resume`` will use (``None``: auto-resume found none, start afresh)."""
-    from mmengine.runner import find_latest_checkpoint
+    """The checkpoint ``--resume`` will use (``None``: auto-resume found none, start afresh);
+    ``last_checkpoint`` is read relative to the work dir."""
+    from declip_mm.engine.work_dir import latest_checkpoint
     if not cfg.get('resume'):
         return None
-    return cfg.get('load_from') or find_latest_checkpoint(cfg.work_dir)
+    return cfg.get('load_from') or latest_checkpoint(cfg.work_dir)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
     from declip_mm.checkpoint.model_loading import check_load_from, check_resume_checkpoint
-    from declip_mm.engine.config_tools import check_config, use_reliable_components
-    from declip_mm.engine.distributed import setup_cpu_distributed
+    from declip_mm.checkpoint.reading import inspect_checkpoint
+    from declip_mm.engine.config_tools import check_config, skip_bad_training_images
+    from declip_mm.engine.distributed import finish_distributed, is_launcher_main, \
+        setup_cpu_distributed
     from declip_mm.engine.user_errors import user_errors
+    from declip_mm.engine.work_dir import claim_work_dir
     check_config(cfg, used_loaders(cfg))
-    use_reliable_components(cfg, train=True, skip_bad_images=args.skip_bad_images)
+    if args.skip_bad_images:
+        skip_bad_training_images(cfg)
+    path = resume_path(cfg)
+    if path is not None:
+        cfg.load_from = path  # resolved against the work dir, not the current directory
+        inspect_checkpoint(path, '--resume')  # an unreadable file: one line, before the log
+    elif cfg.get('load_from'):
+        inspect_checkpoint(cfg.load_from, 'load_from')
+    if is_launcher_main():  # lock the work dir, then free the space interrupted saves hold
+        for note in claim_work_dir(cfg.work_dir):
+            print(note, flush=True)
     setup_cpu_distributed(cfg)
     from mmengine.runner import Runner
     with user_errors(cfg, used_loaders(cfg)):
         runner = Runner.from_cfg(cfg)
-        path = resume_path(cfg)
         if path is not None:
             check_resume_checkpoint(runner.model, path)
-        elif cfg.get('load_from') and not cfg.get('resume'):
+        elif cfg.get('load_from'):
             check_load_from(runner.model, cfg.load_from)
         runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -35,7 +35,7 @@ model = dict(
     data_preprocessor=dict(type='DeCLIPDistillDataPreprocessor'))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPGridRegions', max_split=6, max_boxes=20),
     dict(type='DeCLIPRegionCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=vfm_size, out_key='vfm_img'),
@@ -56,7 +56,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 
 val_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
     dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),
@@ -78,4 +78,5 @@ val_dataloader = dict(
         pipeline=val_pipeline))
 val_evaluator = dict(type='DeCLIPRegionClsMetric')
 
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
+custom_hooks = [dict(type='DeCLIPLossSyncHook'),
+                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]

@@ -22,7 +22,7 @@ model = dict(
     val_classifier=dict(class_embeddings=class_embeddings))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPGridRegions', max_split=6, max_boxes=20),
     dict(type='DeCLIPRegionCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=vfm_size, out_key='vfm_img'),
@@ -32,7 +32,7 @@ train_pipeline = [
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 
 val_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
     dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),
@@ -41,4 +41,5 @@ val_pipeline = [
 ]
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.95, interval=1)]
+custom_hooks = [dict(type='DeCLIPLossSyncHook'),
+                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.95, interval=1)]

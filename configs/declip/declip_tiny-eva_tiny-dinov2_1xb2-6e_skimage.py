@@ -32,7 +32,7 @@ model = dict(
     data_preprocessor=dict(type='DeCLIPDistillDataPreprocessor'))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPGridRegions', max_split=6, max_boxes=20),
     dict(type='DeCLIPRegionCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=vfm_size, out_key='vfm_img'),
@@ -75,7 +75,8 @@ param_scheduler = [
 ]
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10),
-                     checkpoint=dict(type='CheckpointHook', interval=6))
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
+                     checkpoint=dict(type='DeCLIPCheckpointHook', interval=6))
+custom_hooks = [dict(type='DeCLIPLossSyncHook'),
+                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
 log_processor = dict(window_size=10)
 randomness = dict(seed=0)

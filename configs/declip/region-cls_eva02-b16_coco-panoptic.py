@@ -7,7 +7,7 @@
 # Use the mode the checkpoint was distilled in ('csa' for the released DeCLIP weights,
 # --cfg-options model.backbone.mode=qq for qq-distilled ones, such as those of the default
 # distillation configs, vanilla for plain CLIP).
-_base_ = ['mmdet::_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime_det.py']
 
 custom_imports = dict(
     imports=['declip_mm', 'declip_mm.datasets.distill', 'declip_mm.evaluation.region_cls'],
@@ -27,7 +27,7 @@ model = dict(
     data_preprocessor=dict(type='DeCLIPDistillDataPreprocessor'))
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
     dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),

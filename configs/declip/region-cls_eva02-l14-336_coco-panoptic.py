@@ -10,7 +10,7 @@ model = dict(backbone=dict(arch='EVA02-CLIP-L-14-336'),
              classifier=dict(class_embeddings=class_embeddings))
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPLoadPanopticRegions', min_size=8, max_size=1024, max_regions=100),
     dict(type='DeCLIPRegionEvalCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=student_size),

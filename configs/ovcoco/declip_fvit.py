@@ -16,7 +16,7 @@
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime_det.py',
 ]
 custom_imports = dict(imports=['declip_mm'], allow_failed_imports=False)
 
@@ -80,7 +80,7 @@ model = dict(
 dataset_type = 'DeCLIPOVCocoDataset'  # mmdet CocoDataset + OV-COCO metainfo + data check
 data_root = 'data/coco/'
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='DeCLIPLoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
@@ -90,7 +90,7 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='DeCLIPLoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
@@ -130,5 +130,5 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=1.0, norm_type=2))
 auto_scale_lr = dict(enable=True, base_batch_size=64)
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3,
+    checkpoint=dict(type='DeCLIPCheckpointHook', interval=1, max_keep_ckpts=3,
                     save_best='coco/novel_ap50', rule='greater'))

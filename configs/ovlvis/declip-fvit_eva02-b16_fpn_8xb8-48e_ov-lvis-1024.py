@@ -11,7 +11,7 @@
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::_base_/datasets/lvis_v1_instance.py',
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime_det.py',
 ]
 custom_imports = dict(imports=['declip_mm'], allow_failed_imports=False)
 
@@ -75,7 +75,7 @@ model = dict(
 dataset_type = 'DeCLIPOVLVISDataset'  # mmdet LVISV1Dataset + base/novel metainfo + data check
 data_root = 'data/lvis_v1/'
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='DeCLIPLoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size,
@@ -85,7 +85,7 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='DeCLIPLoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs',
@@ -121,4 +121,4 @@ optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1),
     clip_grad=dict(max_norm=1.0, norm_type=2))
 auto_scale_lr = dict(enable=True, base_batch_size=64)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=3))
+default_hooks = dict(checkpoint=dict(type='DeCLIPCheckpointHook', interval=4, max_keep_ckpts=3))

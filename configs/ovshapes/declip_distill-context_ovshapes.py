@@ -25,7 +25,7 @@ model = dict(
     context_loss=dict(type='DeCLIPContextLoss', loss_weight=context_weight))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPGridRegions', max_split=4, max_boxes=20),
     dict(type='DeCLIPRegionCrops', size=32),
     dict(type='DeCLIPResizePad', size=vfm_size, out_key='vfm_img'),

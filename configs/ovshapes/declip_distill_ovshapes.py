@@ -47,7 +47,7 @@ model = dict(
     data_preprocessor=dict(type='DeCLIPDistillDataPreprocessor'))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='DeCLIPGridRegions', max_split=4, max_boxes=20),
     dict(type='DeCLIPRegionCrops', size=crop_size),
     dict(type='DeCLIPResizePad', size=vfm_size, out_key='vfm_img'),
@@ -87,11 +87,12 @@ param_scheduler = [
 ]
 
 default_hooks = dict(logger=dict(type='LoggerHook', interval=10),
-                     checkpoint=dict(type='CheckpointHook', interval=max_epochs,
+                     checkpoint=dict(type='DeCLIPCheckpointHook', interval=max_epochs,
                                      max_keep_ckpts=1))
 # Its own choices where the distillation defaults changed (kept as they were): no text tower in
 # the ensembled file, one seed for every rank.
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1,
+custom_hooks = [dict(type='DeCLIPLossSyncHook'),
+                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1,
                      text_checkpoint=None)]
 log_processor = dict(window_size=10)
 randomness = dict(seed=0, diff_rank_seed=False)

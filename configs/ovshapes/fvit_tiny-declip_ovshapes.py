@@ -78,13 +78,13 @@ model = dict(
 # ----------------------------------------------------------------------------- data
 dataset_type = 'OVShapesDetDataset'
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='DeCLIPLoadImageFromFile', backend_args=None),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='DeCLIPLoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),  # no-op on the scenes; sets scale
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
@@ -124,7 +124,7 @@ optim_wrapper = dict(
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1,
+    checkpoint=dict(type='DeCLIPCheckpointHook', by_epoch=False, interval=max_iters, max_keep_ckpts=1,
                     save_best=None))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)

@@ -40,7 +40,7 @@ model = dict(
     slide_stride=32)
 
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='Resize', scale=(1024, 64), keep_ratio=True),  # no-op on the 64 px scenes
     dict(type='LoadAnnotations'),  # background -> 255 (the dataset's reduce_zero_label)
     dict(type='PackSegInputs'),

@@ -48,11 +48,27 @@ def commit(tmp_path: str, path: str) -> None:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the previous content intact."""
+    """Write ``data`` to ``path`` so that a crash leaves the previous content intact.
+
+    A write that fails with an exception (``ENOSPC`` ...) removes its ``.part`` file and
+    re-raises; only a killed process leaves one (``remove_stale_parts`` cleans it up).
+    """
     tmp = part_path(path)
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    commit(tmp, path)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+        commit(tmp, path)
+    except Exception:  # a full disk, a lost mount ...: no half-written file stays behind
+        remove_quietly(tmp)
+        raise
+
+
+def remove_quietly(path: str) -> None:
+    """Delete ``path`` if it exists; errors (already gone, read-only) are ignored."""
+    try:
+        os.remove(path)
+    except OSError:
+        pass
 
 
 def atomic_write_text(path: str, text: str) -> None:

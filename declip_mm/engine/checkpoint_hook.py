@@ -12,20 +12,33 @@ Differences from the stock hook (arguments are the same):
   numbers the interrupted run would have drawn. Validation runs between two training epochs
   leave the training generators untouched, so when validation happens does not change training.
 
-Registered in mmengine's root ``HOOKS``, so mmdet and mmseg configs can name it;
-``tools/train.py`` / ``tools/test.py`` put it in place of a stock ``CheckpointHook``.
+* **One run per work dir.** Training locks the work dir (``engine/work_dir.py``); a second run
+  is refused in one line, a lock left by a killed run is taken over.
+* **Full disks.** A save that fails (``ENOSPC`` ...) removes its ``.part`` file and stops the run
+  with one line; the last complete checkpoint and ``last_checkpoint`` stay as they were.
+* **Relative ``last_checkpoint``.** It names the file relative to the work dir, and ``--resume``
+  reads it that way, so moved or copied work dirs resume from their own files.
+* **Distributed runs.** Every rank waits at the end of training until rank 0's last save is
+  complete, so no process exits (and tears the group down) while the file is being written.
+
+Registered in mmengine's root ``HOOKS``; the ``_base_`` runtimes under ``configs/_base_/`` name
+it, so mmdet's and mmseg's own ``tools/train.py`` use it as ours do.
 """
 import os.path as osp
 from typing import List, Optional
 
-from mmengine.dist import get_dist_info, is_main_process
+from mmengine.dist import barrier, get_dist_info, get_world_size, is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.runner import BaseLoop, EpochBasedTrainLoop
 
 from ..registry import HOOKS
-from .atomic_io import atomic_write_text, commit, part_path, remove_stale_parts
+from ..utils.errors import CheckpointError
+from .atomic_io import (atomic_write_text, commit, part_path, remove_quietly,
+                        remove_stale_parts)
 from .rng_state import gather_rng_states, get_rng_state, rng_state_for_rank, set_rng_state
+from .work_dir import (LAST_CHECKPOINT, claim_work_dir, latest_checkpoint, relative_to_work_dir,
+                       unlock_work_dir)
 
 
 @HOOKS.register_module()
@@ -44,11 +57,28 @@ class DeCLIPCheckpointHook(CheckpointHook):
         self._val_rng: Optional[dict] = None
 
     # ------------------------------------------------------------------ saving
+    def before_run(self, runner) -> None:
+        """``--resume`` without a path: read ``last_checkpoint`` relative to the work dir."""
+        super().before_run(runner)
+        if getattr(runner, '_resume', False) and getattr(runner, '_load_from', None) is None:
+            runner._load_from = latest_checkpoint(runner.work_dir)
+
     def before_train(self, runner) -> None:
         super().before_train(runner)
-        if self._is_local() and is_main_process():
+        if not is_main_process():
+            return
+        for note in claim_work_dir(runner.work_dir):  # no-op when tools/train.py claimed it
+            runner.logger.warning(note)
+        if self._is_local() and osp.abspath(self.out_dir) != osp.abspath(runner.work_dir):
             for path in remove_stale_parts(self.out_dir):
                 runner.logger.warning(f'removed {path}, left by a save that was interrupted')
+
+    def after_train(self, runner) -> None:
+        super().after_train(runner)
+        if get_world_size() > 1:
+            barrier()  # no rank leaves (and tears the group down) before rank 0's save ends
+        if is_main_process():
+            unlock_work_dir(runner.work_dir)
 
     def _is_local(self) -> bool:
         return isinstance(getattr(self, 'file_backend', None), LocalBackend)
@@ -67,7 +97,8 @@ class DeCLIPCheckpointHook(CheckpointHook):
                           by_epoch=self.by_epoch, **self.args)
         if not is_main_process():
             return
-        atomic_write_text(osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        self._write_or_fail(runner, osp.join(runner.work_dir, LAST_CHECKPOINT), lambda path: (
+            atomic_write_text(path, relative_to_work_dir(self.last_ckpt, runner.work_dir))))
         for old in evicted:
             path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old))
             if path != self.last_ckpt and self.file_backend.isfile(path):
@@ -86,10 +117,27 @@ class DeCLIPCheckpointHook(CheckpointHook):
 
     def _atomic_save(self, runner, filename: str, **kwargs) -> None:
         """``runner.save_checkpoint`` into ``filename.part``, then rename (main process)."""
-        runner.save_checkpoint(self.out_dir, part_path(filename), self.file_client_args,
-                               backend_args=self.backend_args, **kwargs)
-        if is_main_process():
-            commit(osp.join(self.out_dir, part_path(filename)), osp.join(self.out_dir, filename))
+        def save(path: str) -> None:
+            runner.save_checkpoint(self.out_dir, part_path(filename), self.file_client_args,
+                                   backend_args=self.backend_args, **kwargs)
+            if is_main_process():
+                commit(part_path(path), path)
+
+        self._write_or_fail(runner, osp.join(self.out_dir, filename), save)
+
+    def _write_or_fail(self, runner, path: str, write) -> None:
+        """``write(path)``; an ``OSError`` (a full disk ...) removes ``path.part`` and becomes
+        one ``CheckpointError`` line. Earlier checkpoints and ``last_checkpoint`` are untouched.
+        """
+        try:
+            write(path)
+        except OSError as err:
+            remove_quietly(part_path(path))
+            kept = latest_checkpoint(runner.work_dir)
+            kept = f', {kept} is the last complete checkpoint' if kept else ''
+            reason = err.strerror or str(err) or type(err).__name__
+            raise CheckpointError(f'cannot write {path}: {reason}; removed the partial file'
+                                  f'{kept}. Free space and run again with --resume') from None
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """mmengine's best-checkpoint logic; the new best is written before the old is removed."""
@@ -150,13 +198,23 @@ class DeCLIPCheckpointHook(CheckpointHook):
                                   'is reproducible but differs from an uninterrupted one')
 
     def before_train_epoch(self, runner) -> None:
-        # Epoch loops create the data iterator after this hook: restore before it draws.
-        if isinstance(runner.train_loop, EpochBasedTrainLoop):
+        """Restore the generators just before the first batch after the resume point is drawn.
+
+        Epoch loops create their data iterator after this hook: restore now. Iteration loops
+        draw (and discard) the already-trained batches after this hook, through the random
+        transforms; the restore waits until those draws are done (:class:`RestoreBeforeDraw`).
+        """
+        if self._pending_rng is None:
+            return
+        loop = runner.train_loop
+        if isinstance(loop, EpochBasedTrainLoop) or not hasattr(loop, 'dataloader_iterator'):
             self._restore_pending(runner)
+        else:
+            loop.dataloader_iterator = RestoreBeforeDraw(loop, runner.iter,
+                                                         lambda: self._restore_pending(runner))
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        # Iteration loops skip the already-trained batches after ``before_train_epoch``.
-        self._restore_pending(runner)
+        self._restore_pending(runner)  # a loop that draws without its ``dataloader_iterator``
         super().before_train_iter(runner, batch_idx, data_batch)
 
     def _restore_pending(self, runner) -> None:
@@ -175,3 +233,29 @@ class DeCLIPCheckpointHook(CheckpointHook):
         if self._val_rng is not None:
             set_rng_state(self._val_rng)
             self._val_rng = None
+
+
+class RestoreBeforeDraw:
+    """Stand-in for an iteration loop's ``dataloader_iterator`` after a resume.
+
+    Lets ``skip`` batches through, then calls ``restore`` and puts the loop's own iterator back
+    before the next batch is drawn, so that batch sees the generator state of the checkpoint.
+    """
+
+    def __init__(self, loop, skip: int, restore) -> None:
+        self._loop, self._inner = loop, loop.dataloader_iterator
+        self._left, self._restore = skip, restore
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._left > 0:
+            self._left -= 1
+        else:
+            self._restore()
+            self._loop.dataloader_iterator = self._inner
+        return next(self._inner)
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)

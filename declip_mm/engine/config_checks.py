@@ -119,3 +119,88 @@ def check_data_roots(cfg: Any, names: List[str]) -> None:
                     full = sub if osp.isabs(sub) or not root else osp.join(root, sub)
                     if not osp.isdir(full):
                         raise DataError(f'{path}.data_prefix.{key}: folder {full} does not exist')
+
+
+NUMBER_FIELDS = ('optim_wrapper.optimizer.lr', 'optim_wrapper.optimizer.weight_decay',
+                 'optim_wrapper.optimizer.momentum', 'optim_wrapper.optimizer.eps',
+                 'optim_wrapper.clip_grad.max_norm', 'auto_scale_lr.base_batch_size')
+INT_FIELDS = ('train_cfg.max_iters', 'train_cfg.max_epochs', 'train_cfg.val_interval',
+              'train_dataloader.batch_size', 'val_dataloader.batch_size',
+              'test_dataloader.batch_size', 'train_dataloader.num_workers',
+              'val_dataloader.num_workers', 'test_dataloader.num_workers')
+VOCABULARY_KEYS = ('vocabulary', 'base_classes', 'test_vocabulary', 'class_names',
+                   'train_class_names', 'test_class_names')
+"""Model arguments holding a vocabulary: a registered name or file path, or a list of names
+(an entry may itself be a list of synonyms)."""
+
+
+def _get(cfg: Any, dotted: str) -> Tuple[bool, Any]:
+    node = cfg
+    for key in dotted.split('.'):
+        try:
+            node = node[key]  # a Config or a dict
+        except (KeyError, TypeError, AttributeError):
+            return False, None
+    return True, node
+
+
+def _config_name(cfg: Any) -> str:
+    name = getattr(cfg, 'filename', None)
+    return f'{name}: ' if name else ''
+
+
+def check_field_types(cfg: Any) -> None:
+    """Numbers where numbers are read (``optimizer.lr=fast`` would fail deep in torch)."""
+    for fields, kinds, what in ((NUMBER_FIELDS, (int, float), 'a number'),
+                                (INT_FIELDS, (int,), 'an integer')):
+        for dotted in fields:
+            found, value = _get(cfg, dotted)
+            if found and value is not None and (isinstance(value, bool)
+                                                or not isinstance(value, kinds)):
+                raise ConfigError(f'{_config_name(cfg)}{dotted} must be {what}, got {value!r}')
+
+
+def _vocabulary_fields(node: Any, path: str) -> Iterator[Tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = f'{path}.{key}' if path else str(key)
+            if key in VOCABULARY_KEYS:
+                yield sub, value
+            else:
+                yield from _vocabulary_fields(value, sub)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _vocabulary_fields(value, f'{path}[{i}]')
+
+
+def _entry_ok(entry: Any) -> bool:
+    if isinstance(entry, (list, tuple)):
+        return bool(entry) and all(isinstance(e, str) for e in entry)
+    return isinstance(entry, str)
+
+
+def check_vocabulary_fields(cfg: Any) -> None:
+    """Vocabulary arguments of ``model``: a name / path string or a list of names; a ``.json``
+    vocabulary file must exist and parse (its name and the parse error are reported)."""
+    import json
+    for path, value in _vocabulary_fields(cfg.get('model'), 'model'):
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            bad = [e for e in value if not _entry_ok(e)]
+            if bad:
+                raise ConfigError(f'{_config_name(cfg)}{path}: vocabulary entries must be '
+                                  f'class names (strings), got {bad[0]!r}')
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(f'{_config_name(cfg)}{path} must be a class-names file, a '
+                              f'registered vocabulary name or a list of names, got {value!r}')
+        if value.endswith('.json') and not _is_remote(value):
+            if not osp.isfile(value):
+                raise ConfigError(f'{path}: vocabulary file {value} does not exist')
+            try:
+                with open(value, encoding='utf-8') as f:
+                    json.load(f)
+            except (ValueError, UnicodeDecodeError) as err:
+                raise ConfigError(f'{path}: vocabulary file {value} is not valid JSON '
+                                  f'({str(err).splitlines()[0]})') from None

@@ -38,57 +38,42 @@ def enable_visualization(cfg: Config, show_dir: str) -> None:
         cfg.visualizer['save_dir'] = show_dir
 
 
-STOCK_LOADERS = ('LoadImageFromFile', 'mmcv.LoadImageFromFile', 'mmdet.LoadImageFromFile',
-                 'mmseg.LoadImageFromFile')
+IMAGE_LOADERS = ('DeCLIPLoadImageFromFile', 'declip_mm.DeCLIPLoadImageFromFile')
 
 
-def _swap_image_loaders(node: Any, on_error: Optional[str] = None) -> int:
-    """Replace stock ``LoadImageFromFile`` dicts under ``node`` in place; return how many."""
+def _set_on_error(node: Any, on_error: str) -> int:
+    """Set ``on_error`` on every ``DeCLIPLoadImageFromFile`` dict under ``node``; count them."""
     count = 0
     if isinstance(node, dict):
-        if node.get('type') in STOCK_LOADERS or node.get('type') == 'DeCLIPLoadImageFromFile':
-            node['type'] = 'DeCLIPLoadImageFromFile'
-            if on_error is not None:
-                node['on_error'] = on_error
+        if node.get('type') in IMAGE_LOADERS:
+            node['on_error'] = on_error
             count += 1
         for value in node.values():
-            count += _swap_image_loaders(value, on_error)
+            count += _set_on_error(value, on_error)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            count += _swap_image_loaders(value, on_error)
+            count += _set_on_error(value, on_error)
     return count
 
 
-def use_reliable_components(cfg: Config, train: bool, skip_bad_images: bool = False) -> None:
-    """Swap in declip_mm's drop-in replacements (same arguments) for the stock components.
-
-    * ``default_hooks.checkpoint``: ``CheckpointHook`` -> ``DeCLIPCheckpointHook`` (atomic saves,
-      exact resume);
-    * every ``LoadImageFromFile`` in the data loaders -> ``DeCLIPLoadImageFromFile`` (a corrupt
-      image is one ``DataError`` naming it; ``skip_bad_images`` makes the *training* loader skip
-      it with a warning instead);
-    * training: ``DeCLIPLossSyncHook`` (logged losses averaged over processes).
-    A config that names other types keeps them.
+def skip_bad_training_images(cfg: Config) -> None:
+    """``--skip-bad-images``: the training pipeline's ``DeCLIPLoadImageFromFile`` skips (with a
+    warning) the images it cannot decode. The config must name that loader: no type is swapped.
     """
-    hook = cfg.get('default_hooks', {}).get('checkpoint')
-    if isinstance(hook, dict) and hook.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
-        hook['type'] = 'DeCLIPCheckpointHook'
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if isinstance(cfg.get(name), dict):
-            wants_skip = skip_bad_images and name == 'train_dataloader'
-            _swap_image_loaders(cfg[name], 'skip' if wants_skip else None)
-    if train:
-        hooks = list(cfg.get('custom_hooks') or [])
-        if not any(isinstance(h, dict) and h.get('type') == 'DeCLIPLossSyncHook' for h in hooks):
-            hooks.append(dict(type='DeCLIPLossSyncHook'))
-        cfg.custom_hooks = hooks
+    if not _set_on_error(cfg.get('train_dataloader'), 'skip'):
+        raise ConfigError('--skip-bad-images needs dict(type="DeCLIPLoadImageFromFile") in the '
+                          'train_dataloader pipeline (the stock LoadImageFromFile cannot skip)')
 
 
 def check_config(cfg: Config, loaders: List[str]) -> None:
-    """The pre-build key checks of ``config_checks`` for the data loaders a command uses.
+    """The pre-build checks of ``config_checks`` (keys, field types, vocabulary fields) for
+    the data loaders a command uses.
 
     (Dataset folders are checked when building fails: see ``user_errors.user_errors``.)
     """
-    from .config_checks import check_dataloader_keys, check_top_level_keys
+    from .config_checks import (check_dataloader_keys, check_field_types,
+                                check_top_level_keys, check_vocabulary_fields)
     check_top_level_keys(cfg)
     check_dataloader_keys(cfg, loaders)
+    check_field_types(cfg)
+    check_vocabulary_fields(cfg)

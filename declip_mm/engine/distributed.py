@@ -58,3 +58,22 @@ def setup_cpu_distributed(cfg: Any) -> bool:
         wrapper['device_ids'] = None  # a CPU module: DDP refuses device ids
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def is_launcher_main() -> bool:
+    """Whether this process is rank 0 of its launcher (torchrun, slurm, mpi) or runs alone;
+    readable before the process group exists."""
+    for var in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(var) is not None:
+            return os.environ[var] == '0'
+    return True
+
+
+def finish_distributed() -> None:
+    """End a multi-process run cleanly: every rank waits for the others (rank 0 may still be
+    writing its last checkpoint), then the process group is destroyed before exit. Exiting with
+    the group alive lets a late rank fail on a closed connection and abort the job.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

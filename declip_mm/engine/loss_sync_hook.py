@@ -5,7 +5,7 @@ N-process run depends on N. Each rank's losses are means over its own images; wi
 per-rank batches their average over ranks is the loss of the global batch, which is what one
 process with the same global batch logs. This hook replaces the logged values by that average
 before mmengine's ``RuntimeInfoHook`` records them (one small ``all_reduce`` per iteration).
-Without distributed training it does nothing. ``tools/train.py`` adds it to every run.
+Without distributed training it does nothing. Named in ``configs/_base_/default_runtime_*.py``.
 """
 from typing import Optional
 

@@ -65,19 +65,31 @@ def _walk(node: Any, path: str, types: Tuple[str, ...]) -> Iterator[Tuple[str, T
             yield from _walk(value, f'{path}[{i}]', types)
 
 
-def locate(cfg: Any, classes: List[str]) -> Optional[str]:
-    """Config path of the dict that built ``classes[-1]`` inside ``classes[0]`` ... (or None)."""
+def locate(cfg: Any, classes: List[str], prefer: Sequence[str] = ()) -> Optional[str]:
+    """Config path of the dict that built ``classes[-1]`` inside ``classes[0]`` ... (or None).
+
+    Where several fields match (``test_dataloader = val_dataloader``), one under a top-level key
+    in ``prefer`` (the sections the running command uses) wins.
+    """
     if cfg is None or not classes:
         return None
-    loose = None
+    strict, loose = [], []
     for path, types in _walk(dict(cfg), '', ()):
         if types[-1] != classes[-1]:
             continue
         rest = iter(types[:-1])
-        if all(any(c == t for t in rest) for c in classes[:-1]):
-            return path
-        loose = loose or path
-    return loose
+        (strict if all(any(c == t for t in rest) for c in classes[:-1]) else loose).append(path)
+    for found in (strict, loose):
+        preferred = [p for p in found if re.split(r'[.\[]', p)[0] in prefer]
+        if preferred or found:
+            return (preferred or found)[0]
+    return None
+
+
+def sections(data_loaders: Sequence[str]) -> List[str]:
+    """Top-level config keys a command uses: its data loaders and their evaluators."""
+    return [k for name in data_loaders
+            for k in (name, name.replace('_dataloader', '_evaluator'))]
 
 
 def _signature_keys(module: str, cls: str) -> List[str]:
@@ -91,9 +103,9 @@ def _signature_keys(module: str, cls: str) -> List[str]:
 
 
 def _describe_build_error(chain: List[Tuple[str, str]], inner: str, cfg: Any,
-                          err: Optional[BaseException] = None) -> str:
+                          err: Optional[BaseException] = None, prefer: Sequence[str] = ()) -> str:
     cls, module = chain[-1]
-    where = locate(cfg, [c for c, _ in chain]) or ' > '.join(c for c, _ in chain)
+    where = locate(cfg, [c for c, _ in chain], prefer) or ' > '.join(c for c, _ in chain)
     bad = re.search(r"unexpected keyword argument '(\w+)'", inner)
     if bad:
         keys = _signature_keys(module, cls)
@@ -105,20 +117,44 @@ def _describe_build_error(chain: List[Tuple[str, str]], inner: str, cfg: Any,
                         inner)
     if missing:
         return f'{where}: {cls} needs {missing.group(1)}'
-    if isinstance(err, (ValueError, DeCLIPError)) and inner.strip():
-        return f'{where} ({cls}): {inner.splitlines()[0]}'
+    named_file = isinstance(err, OSError) and bool(getattr(err, 'filename', None))
+    if (isinstance(err, (ValueError, DeCLIPError)) or named_file) and inner.strip():
+        return f'{where} ({cls}): {inner.splitlines()[0]}{_ann_file_note(cfg, where, inner)}'
     what = f'{type(err).__name__}: {inner.splitlines()[0]}' if inner.strip() else \
         type(err).__name__
     return f'{where} ({cls}): {what} (DECLIP_TRACEBACK=1 shows where)'
 
 
-def _registry_message(inner: str, chain: List[Tuple[str, str]], cfg: Any) -> Optional[str]:
+def node_at(cfg: Any, path: str) -> Any:
+    """The config value at ``path`` (``'test_dataloader.dataset'``, ``'a.b[0].c'``) or None."""
+    node = cfg
+    for key, index in re.findall(r'([^.\[\]]+)|\[(\d+)\]', path or ''):
+        try:
+            node = node[int(index)] if index else node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def _ann_file_note(cfg: Any, where: str, message: str) -> str:
+    """`` (ann_file PATH)`` when the failing component reads an annotation file the message
+    does not name (a JSON parse error says where in the file, not which file)."""
+    node = node_at(cfg, where) if cfg is not None else None
+    ann = node.get('ann_file') if isinstance(node, dict) else None
+    if not isinstance(ann, str) or not ann or osp.basename(ann) in message:
+        return ''
+    root = node.get('data_root') or ''
+    return f' (ann_file {ann if osp.isabs(ann) or not root else osp.join(root, ann)})'
+
+
+def _registry_message(inner: str, chain: List[Tuple[str, str]], cfg: Any,
+                      prefer: Sequence[str] = ()) -> Optional[str]:
     found = re.match(r"'?(\S+) is not in the ([\w:]+) registry", inner)
     if not found:
         return None
     name = found.group(1)
     classes = [c for c, m in chain if m] + [name.split('.')[-1]]
-    where = locate(cfg, classes)
+    where = locate(cfg, classes, prefer)
     field = f'{where}.type' if where else 'type'
     return (f"{field}: '{name}' is not a registered type in {found.group(2)} "
             '(check the spelling, and that custom_imports imports the package defining it)')
@@ -188,21 +224,33 @@ CONFIG_ERROR_TYPES = (ValueError, AssertionError, KeyError, OSError)
 """Exceptions a constructor raises for bad arguments; others (AttributeError ...) are bugs."""
 
 
-def explain(err: BaseException, cfg: Any = None) -> Optional[DeCLIPError]:
-    """A one-line ``DeCLIPError`` for a user error, ``None`` for anything else (a bug)."""
-    message = strip_worker_traceback(str(err.args[0]) if err.args else str(err))
+def _message(err: BaseException) -> str:
+    """The error's text; an ``OSError`` as ``'No such file or directory: PATH'`` (its first
+    argument alone is the errno)."""
+    if isinstance(err, OSError) and err.strerror:
+        return f'{err.strerror}: {err.filename}' if err.filename else err.strerror
+    return str(err.args[0]) if err.args else str(err)
+
+
+def explain(err: BaseException, cfg: Any = None,
+            prefer: Sequence[str] = ()) -> Optional[DeCLIPError]:
+    """A one-line ``DeCLIPError`` for a user error, ``None`` for anything else (a bug).
+
+    ``prefer``: top-level config keys the running command uses (see :func:`locate`).
+    """
+    message = strip_worker_traceback(_message(err))
     chain, inner = split_build_chain(message)
     chain = chain or build_chain(err)
     if isinstance(err, pickle.UnpicklingError):
         from ..checkpoint.safe_load import refusal_message
         return CheckpointError(refusal_message(_torch_load_path(err) or 'a checkpoint', err))
     if isinstance(err, KeyError):
-        registry = _registry_message(inner.strip('"\''), chain, cfg)
+        registry = _registry_message(inner.strip('"\''), chain, cfg, prefer)
         if registry:
             return ConfigError(registry)
     first = inner.splitlines()[0] if inner.strip() else type(err).__name__
     if isinstance(err, DeCLIPError):
-        where = locate(cfg, [c for c, _ in chain]) if chain else None
+        where = locate(cfg, [c for c, _ in chain], prefer) if chain else None
         files = batch_files(err) if isinstance(err, DataError) and not chain else []
         if os.sep in first:
             files = []  # the message already names its file
@@ -210,7 +258,7 @@ def explain(err: BaseException, cfg: Any = None) -> Optional[DeCLIPError]:
         return type(err)((f'{where}: {first}' if where else first) + batch)
     if chain and (BUILD_PREFIX.match(message) or isinstance(err, CONFIG_ERROR_TYPES)
                   or (isinstance(err, TypeError) and _is_argument_error(err))):
-        return ConfigError(_describe_build_error(chain, inner, cfg, err))
+        return ConfigError(_describe_build_error(chain, inner, cfg, err, prefer))
     if isinstance(err, ValueError) and _last_frame_file(err).startswith(PACKAGE_DIR + os.sep):
         files = batch_files(err)
         where = f" (batch: {', '.join(files)})" if files else ''
@@ -238,7 +286,7 @@ def user_errors(cfg: Any = None, data_loaders: Sequence[str] = ()) -> Iterator[N
                 check_data_roots(cfg, list(data_loaders))
             except DataError as missing:
                 raise missing from None
-        user = explain(err, cfg)
+        user = explain(err, cfg, sections(data_loaders))
         if user is None:
             raise
         raise user from None

@@ -2,7 +2,7 @@
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     'mmdet::_base_/schedules/schedule_1x.py',
-    'mmdet::_base_/default_runtime.py',
+    '../../configs/_base_/default_runtime_det.py',
 ]
 custom_imports = dict(imports=['declip_mm'], allow_failed_imports=False)
 from declip_mm.testing import TINY_EVA  # noqa: E402
@@ -24,13 +24,13 @@ model = dict(
                    rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=50)))
 pipeline_train = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='Resize', scale=(64, 64), keep_ratio=True),
     dict(type='PackDetInputs'),
 ]
 pipeline_test = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='Resize', scale=(64, 64), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',

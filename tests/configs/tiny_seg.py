@@ -1,5 +1,5 @@
 # A stock mmseg EncoderDecoder whose backbone is a tiny DeCLIPViT: the foundation smoke test.
-_base_ = ['mmseg::_base_/default_runtime.py']
+_base_ = ['../../configs/_base_/default_runtime_seg.py']
 custom_imports = dict(imports=['declip_mm'], allow_failed_imports=False)
 from declip_mm.testing import TINY_VIT  # noqa: E402
 
@@ -16,7 +16,7 @@ model = dict(
                                       loss_weight=1.0)),
     train_cfg=dict(), test_cfg=dict(mode='whole'))
 pipeline_train = [
-    dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
+    dict(type='DeCLIPLoadImageFromFile'), dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
 pipeline_test = pipeline_train
@@ -38,5 +38,5 @@ param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=4, val_interval=4)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2),
+default_hooks = dict(checkpoint=dict(type='DeCLIPCheckpointHook', by_epoch=False, interval=2),
                      logger=dict(type='LoggerHook', interval=1))

@@ -281,5 +281,9 @@ def tiny_towers(cfg: Any) -> int:
         name = str(node['type']).split('.')[-1]
         if name in TOWER_TYPES and 'arch' in node:
             node['arch'] = shallow_arch(node['arch'])
+            if isinstance(node['arch'], dict) and \
+                    isinstance(node.get('out_indices'), (list, tuple)):  # DeCLIPViT refuses
+                depth = node['arch']['vision_cfg']['layers']  # indices beyond its depth
+                node['out_indices'] = [i % depth for i in node['out_indices']]
             count += 1
     return count

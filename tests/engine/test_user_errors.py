@@ -1,14 +1,11 @@
 """The pieces behind the tools' one-line errors, on hand-made inputs (no runner)."""
-import cv2
-import numpy as np
 import pytest
 import torch
 
 from declip_mm.engine.config_checks import edit_distance, likely_typo
-from declip_mm.engine.image_loading import DeCLIPLoadImageFromFile, image_bytes_problem
 from declip_mm.engine.user_errors import (explain, locate, split_build_chain,
                                           strip_worker_traceback)
-from declip_mm.utils.errors import ConfigError, DataError
+from declip_mm.utils.errors import ConfigError
 
 CFG = dict(model=dict(type='FasterRCNN', backbone=dict(type='DeCLIPViT', mode='csa'),
                       roi_head=dict(type='StandardRoIHead',
@@ -76,32 +73,4 @@ def test_bugs_keep_their_traceback():
     except RuntimeError as err:
         assert explain(err) is None
 
-
-def test_image_bytes_checks(tmp_path, monkeypatch):
-    from PIL import ImageFile
-    from skimage import data
-    img = np.ascontiguousarray(data.astronaut()[::4, ::4, ::-1])
-    png = cv2.imencode('.png', img)[1].tobytes()
-    jpg = cv2.imencode('.jpg', img)[1].tobytes()
-    assert image_bytes_problem(png) is None and image_bytes_problem(jpg) is None
-    assert image_bytes_problem(b'') == 'the file is empty'
-    assert 'PNG file is truncated' in image_bytes_problem(png[:len(png) // 2])
-    cut = jpg[:int(len(jpg) * 0.6)]
-    assert 'JPEG file is truncated' in image_bytes_problem(cut)
-    # Pillow set to tolerate truncation (a global flag other libraries set) decodes it without
-    # error, grey rows and all: the byte check is what catches it.
-    import mmcv
-    monkeypatch.setattr(ImageFile, 'LOAD_TRUNCATED_IMAGES', True)
-    assert mmcv.imfrombytes(cut, backend='pillow').shape == img.shape
-    path = tmp_path / 'bad.jpg'
-    path.write_bytes(cut)
-    for backend in ('cv2', 'pillow'):
-        with pytest.raises(DataError, match=f'corrupt or unreadable image {path}: the JPEG'):
-            DeCLIPLoadImageFromFile(imdecode_backend=backend)(dict(img_path=str(path)))
-    assert DeCLIPLoadImageFromFile(on_error='skip')(dict(img_path=str(path))) is None
-    good = tmp_path / 'good.png'
-    good.write_bytes(png)
-    out = DeCLIPLoadImageFromFile()(dict(img_path=str(good)))
-    assert out['img'].shape == img.shape and out['ori_shape'] == img.shape[:2]
-    assert np.array_equal(out['img'], img)
 

@@ -6,6 +6,8 @@
   run at a known point in the middle of an epoch.
 * ``DECLIP_TEST_SLOW_SAVE=N,MARKER``: the N-th checkpoint write (1-based) writes half its bytes,
   writes ``MARKER`` and sleeps, so a test can SIGKILL the run in the middle of a save.
+* ``DECLIP_TEST_ENOSPC=N``: the N-th checkpoint write (1-based) writes half its bytes and fails
+  with ``OSError(ENOSPC)``, as a full disk does.
 * ``DeCLIPToyRegressor`` / ``DeCLIPToyDataset``: a tiny mmengine model and dataset for runs that
   need no mmdet / mmseg (fast start-up).
 """
@@ -14,9 +16,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import torch
 from mmengine.fileio import LocalBackend
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import Hook
 from mmengine.model import BaseModel
 from mmengine.registry import DATASETS, HOOKS, MODELS
 from torch.utils.data import Dataset
@@ -24,6 +27,23 @@ from torch.utils.data import Dataset
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = sys.executable
+TOOLS = os.path.join(ROOT, 'tools')
+DET = os.path.join(ROOT, 'tests', 'configs', 'tiny_det.py')
+SEG = os.path.join(ROOT, 'tests', 'configs', 'tiny_seg.py')
+
+
+def one_error(lines) -> str:
+    """The single ``error:`` line of a tool's stderr, which must also be its last line."""
+    errors = [line for line in lines if line.startswith('error: ')]
+    assert len(errors) == 1, lines
+    assert lines[-1] == errors[0]
+    return errors[0]
+
+
+def train(run, workspace, *options, config=DET):
+    """``tools/train.py config`` through the ``run`` fixture; its one error line."""
+    work = str(workspace / 'work')
+    return one_error(run('train', config, '--work-dir', work, *options)[0])
 
 
 def tool_env(**extra: str) -> dict:
@@ -97,6 +117,29 @@ def _install_slow_save() -> None:
 _install_slow_save()
 
 
+def _install_disk_full() -> None:
+    spec = os.environ.get('DECLIP_TEST_ENOSPC')
+    if not spec:
+        return
+    import errno
+    original = LocalBackend.put
+    calls = {'n': 0}
+
+    def put(self, obj, filepath):
+        if str(filepath).endswith(('.pth', '.pth.part')):
+            calls['n'] += 1
+            if calls['n'] == int(spec):
+                with open(filepath, 'wb') as f:
+                    f.write(obj[:len(obj) // 2])
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return original(self, obj, filepath)
+
+    LocalBackend.put = put
+
+
+_install_disk_full()
+
+
 @MODELS.register_module()
 class DeCLIPToyRegressor(BaseModel):
     """y = W x + b with an MSE loss; ``torch.randn`` noise on the input makes RNG matter."""
@@ -132,6 +175,33 @@ class DeCLIPToyDataset(Dataset):
         return dict(inputs=self.x[i], targets=self.y[i])
 
 
+@DATASETS.register_module()
+class DeCLIPToyAugmentedDataset(DeCLIPToyDataset):
+    """Toy pairs whose input gets numpy noise at every draw, as a random transform would."""
+
+    def __getitem__(self, i):
+        item = super().__getitem__(i)
+        noise = torch.from_numpy(np.random.rand(4).astype('float32'))
+        return dict(item, inputs=item['inputs'] + noise)
+
+
+TOY_ITER_CONFIG = """
+custom_imports = dict(imports=['declip_mm', 'reliability_helpers'], allow_failed_imports=False)
+model = dict(type='DeCLIPToyRegressor')
+train_dataloader = dict(batch_size=4, num_workers=0,
+                        dataset=dict(type='DeCLIPToyAugmentedDataset'),
+                        sampler=dict(type='InfiniteSampler', shuffle=True),
+                        collate_fn=dict(type='pseudo_collate'))
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=6)
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
+custom_hooks = [dict(type='DeCLIPTestPauseHook')]
+default_hooks = dict(
+    checkpoint=dict(type='DeCLIPCheckpointHook', by_epoch=False, interval=2, max_keep_ckpts=3),
+    logger=dict(type='LoggerHook', interval=1))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=0, deterministic=True)
+"""
+
 TOY_CONFIG = """
 custom_imports = dict(imports=['declip_mm', 'reliability_helpers'], allow_failed_imports=False)
 model = dict(type='DeCLIPToyRegressor')
@@ -140,11 +210,9 @@ train_dataloader = dict(batch_size=4, num_workers=0, dataset=dict(type='DeCLIPTo
                         collate_fn=dict(type='pseudo_collate'))
 train_cfg = dict(by_epoch=True, max_epochs={max_epochs})
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
-                     logger=dict(type='LoggerHook', interval=1))
+default_hooks = dict(
+    checkpoint=dict(type='DeCLIPCheckpointHook', interval=1, max_keep_ckpts=1),
+    logger=dict(type='LoggerHook', interval=1))
 randomness = dict(seed=0, deterministic=True)
 """
 
-# mmengine's own hook under another name, so a control run can bypass the tools' swap to
-# DeCLIPCheckpointHook (used to measure what the stock behaviour would do).
-HOOKS.register_module(name='DeCLIPTestStockCheckpointHook', module=CheckpointHook)

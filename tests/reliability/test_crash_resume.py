@@ -13,7 +13,7 @@ import torch
 
 from declip_mm.testing import make_tiny_coco
 from declip_mm.checkpoint import safe_torch_load
-from reliability_helpers import ROOT, start_tool, wait_for
+from reliability_helpers import ROOT, TOY_ITER_CONFIG, start_tool, wait_for
 
 CONFIG = """
 _base_ = '{base}'
@@ -58,7 +58,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
             run_crash.kill()
     assert run_crash.returncode == -signal.SIGKILL
     assert sorted(p.name for p in crashed.glob('*.pth')) == ['epoch_1.pth']
-    assert (crashed / 'last_checkpoint').read_text().strip() == str(crashed / 'epoch_1.pth')
+    assert (crashed / 'last_checkpoint').read_text().strip() == 'epoch_1.pth'  # relative
     epoch1_bytes = (crashed / 'epoch_1.pth').read_bytes()
 
     resumed = start_tool('train.py', str(cfg), '--work-dir', str(crashed), '--resume',
@@ -80,4 +80,34 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     assert max_abs_diff(a['optimizer']['state'], b['optimizer']['state']) == 0.0
     # The run did learn something (the comparison is not between two untouched models).
     first = safe_torch_load(str(full / 'epoch_1.pth'))
+    assert max_abs_diff(first['state_dict'], a['state_dict']) > 0
+
+
+def test_iteration_loop_resume_restores_generators_before_the_first_new_draw(tmp_path):
+    """An iteration loop skips the trained batches by drawing them again; the dataset's numpy
+    noise (a random transform) of the first new batch must come from the saved state."""
+    cfg = tmp_path / 'toy_iter.py'
+    cfg.write_text(TOY_ITER_CONFIG)
+    full, crashed, marker = tmp_path / 'full', tmp_path / 'crashed', str(tmp_path / 'paused')
+    run_full = start_tool('train.py', str(cfg), '--work-dir', str(full), cwd=str(tmp_path),
+                          log=str(tmp_path / 'full.log'))
+    run_crash = start_tool('train.py', str(cfg), '--work-dir', str(crashed), cwd=str(tmp_path),
+                           log=str(tmp_path / 'crash.log'), DECLIP_TEST_PAUSE=f'1,3,{marker}')
+    try:
+        wait_for(marker, run_crash)  # iter_2.pth saved, iteration 3 done
+        os.kill(run_crash.pid, signal.SIGKILL)
+        run_crash.wait(60)
+    finally:
+        if run_crash.poll() is None:
+            run_crash.kill()
+    resumed = start_tool('train.py', str(cfg), '--work-dir', str(crashed), '--resume',
+                         cwd=str(tmp_path), log=str(tmp_path / 'resume.log'))
+    assert resumed.wait(300) == 0, (tmp_path / 'resume.log').read_text()[-3000:]
+    assert run_full.wait(300) == 0, (tmp_path / 'full.log').read_text()[-3000:]
+    assert 'Advance dataloader 2 steps' in (tmp_path / 'resume.log').read_text()
+    a = safe_torch_load(str(full / 'iter_6.pth'))
+    b = safe_torch_load(str(crashed / 'iter_6.pth'))
+    assert max_abs_diff(a['state_dict'], b['state_dict']) == 0.0
+    assert max_abs_diff(a['optimizer']['state'], b['optimizer']['state']) == 0.0
+    first = safe_torch_load(str(full / 'iter_2.pth'))
     assert max_abs_diff(first['state_dict'], a['state_dict']) > 0

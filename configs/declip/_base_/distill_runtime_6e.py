@@ -6,7 +6,7 @@
 #   a cosine to 0 over the remaining iterations of the 6 epochs (official cosine_lr);
 # * seed 0, plus the rank on each process (the official random_seed(seed + rank));
 # * validation every epoch on the alpha-ensembled weights, which are also saved every epoch.
-_base_ = ['mmdet::_base_/default_runtime.py']
+_base_ = ['../../_base_/default_runtime_det.py']
 
 custom_imports = dict(
     imports=['declip_mm', 'declip_mm.datasets.distill', 'declip_mm.evaluation.region_cls'],
@@ -38,8 +38,9 @@ param_scheduler = [
 # (image tower + the CLIP checkpoint's text tower), which is also what validation scores.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
-custom_hooks = [dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
+    checkpoint=dict(type='DeCLIPCheckpointHook', interval=1, max_keep_ckpts=2))
+custom_hooks = [dict(type='DeCLIPLossSyncHook'),
+                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
 
 randomness = dict(seed=0, diff_rank_seed=True)
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -5,7 +5,7 @@
 # and in-projection (text) weights trained at 0.01x, grad-norm clip 0.01 over the whole model.
 #   bash tools/dist_train.sh \
 #       configs/segmentation/catseg/catseg_declip-eva02-b16_4xb1-80k_coco-stuff171-384x384.py 4
-_base_ = ['mmseg::_base_/default_runtime.py']
+_base_ = ['../../_base_/default_runtime_seg.py']
 custom_imports = dict(imports=['declip_mm'], allow_failed_imports=False)
 
 arch = 'EVA02-CLIP-B-16'
@@ -46,7 +46,7 @@ model = dict(
 dataset_type = 'COCOStuffDataset'
 data_root = 'data/coco_stuff164k'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='LoadAnnotations'),
     dict(type='ResizeShortestEdge', scale=384, max_size=1333),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=1.0),
@@ -55,7 +55,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='Resize', scale=(2560, 640), keep_ratio=True),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
@@ -104,7 +104,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000),
+    checkpoint=dict(type='DeCLIPCheckpointHook', by_epoch=False, interval=5000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 auto_scale_lr = dict(enable=False, base_batch_size=4)

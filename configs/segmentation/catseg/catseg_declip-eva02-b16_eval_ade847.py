@@ -4,7 +4,7 @@
 _base_ = './catseg_declip-eva02-b16_4xb1-80k_coco-stuff171-384x384.py'
 model = dict(test_class_names='catseg_ade847', first_synonym_only=True)
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='Resize', scale=(2560, 640), keep_ratio=True),
     dict(type='DeCLIPLoadWideSegAnnotations'),
     dict(type='PackSegInputs'),

@@ -3,7 +3,7 @@
 #   python tools/test.py configs/segmentation/training_free/declip_eva02-b16_slide_voc21.py \
 #       checkpoints/evab_dinov2B_csa_560_0.25_seg.pt
 # Settings from the xiaomoguhz/DeCLIP ZSSS branch (DECLIP_METHOD.md section 6).
-_base_ = ['mmseg::_base_/default_runtime.py']
+_base_ = ['../../_base_/default_runtime_seg.py']
 custom_imports = dict(imports=['declip_mm'], allow_failed_imports=False)
 
 arch = 'EVA02-CLIP-B-16'
@@ -23,7 +23,7 @@ model = dict(
 
 # short side 448; labels are loaded after the resize, so metrics use the original size
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='Resize', scale=(2048, 448), keep_ratio=True),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
@@ -40,6 +40,6 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2000),
+    checkpoint=dict(type='DeCLIPCheckpointHook', by_epoch=False, interval=2000),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook', draw=False, interval=1))

@@ -2,7 +2,7 @@
 _base_ = './_base_declip_eva02-b16_slide.py'
 model = dict(class_names='cityscapes')
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='DeCLIPLoadImageFromFile'),
     dict(type='Resize', scale=(2048, 560), keep_ratio=True),
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),

@@ -47,6 +47,27 @@ def tokens_to_map(tokens: Tensor, grid: Grid) -> Tensor:
     return tokens.transpose(1, 2).reshape(b, c, *grid).contiguous()
 
 
+DEFAULT_OUT_INDICES = (3, 5, 7, 11)
+
+
+def resolve_out_indices(out_indices, depth: int) -> Tuple[int, ...]:
+    """``out_indices`` as block indices in ``[0, depth)``; negative ones count from the end.
+
+    Raises:
+        ConfigError: not a list of integers, or an index outside ``[-depth, depth)``.
+    """
+    ok = isinstance(out_indices, (list, tuple)) and all(
+        isinstance(i, int) and not isinstance(i, bool) for i in out_indices)
+    if not ok or not out_indices:
+        raise ConfigError(f'DeCLIPViT: out_indices must be a non-empty list of block indices, '
+                          f'got {out_indices!r}')
+    bad = [i for i in out_indices if not -depth <= i < depth]
+    if bad:
+        raise ConfigError(f'DeCLIPViT: out_indices {bad} out of range for {depth} blocks '
+                          f'(valid: {-depth} to {depth - 1})')
+    return tuple(i % depth for i in out_indices)
+
+
 @MODELS.register_module()
 class DeCLIPViT(BaseModule):
     """CLIP image tower with DeCLIP's decoupled last block.
@@ -60,8 +81,10 @@ class DeCLIPViT(BaseModule):
             residual and the MLP).
         attn_scale: ``'auto'`` (per family, see the module docstring), ``'head_dim'``
             (``d ** -0.5``), ``None`` (1.0) or a float.
-        out_indices: blocks whose output tokens ``forward`` returns as NCHW maps. The last index
-            gives the last block's output *in the chosen mode*, as F-ViT uses it.
+        out_indices: blocks whose output tokens ``forward`` returns as NCHW maps (negative ones
+            count from the end; beyond the depth is a ``ConfigError``). The last index gives the
+            last block's output *in the chosen mode*, as F-ViT uses it. ``None``: the B/16 taps
+            (3, 5, 7, 11), taken modulo the depth for shallower towers.
         out_dense: also return the content map (``encode_dense``) after the maps.
         out_context: also return the context features (a tuple: ``(Q,)`` or ``(Q, K)`` for
             csa; ``(Q, K, V)`` for all) as ``(B, C, H, W)`` maps.
@@ -80,7 +103,7 @@ class DeCLIPViT(BaseModule):
                  arch: Union[str, dict] = 'EVA02-CLIP-B-16',
                  mode: str = 'csa',
                  attn_scale: Union[str, float, None] = 'auto',
-                 out_indices: Sequence[int] = (3, 5, 7, 11),
+                 out_indices: Optional[Sequence[int]] = None,
                  out_dense: bool = False,
                  out_context: bool = False,
                  normalize_dense: bool = True,
@@ -100,7 +123,8 @@ class DeCLIPViT(BaseModule):
         self.mode = mode
         self.scale = self._resolve_scale(attn_scale)
         self.depth = len(self.ops.blocks(self.visual))
-        self.out_indices = tuple(i % self.depth for i in out_indices)
+        self.out_indices = resolve_out_indices(out_indices, self.depth) \
+            if out_indices is not None else tuple(i % self.depth for i in DEFAULT_OUT_INDICES)
         self.out_dense, self.out_context = out_dense, out_context
         self.normalize_dense = normalize_dense
         self.frozen, self.trainable, self.with_cp = frozen, list(trainable or []), with_cp
@@ -187,6 +211,8 @@ class DeCLIPViT(BaseModule):
         """
         if x.dim() != 4 or x.shape[1] != 3:
             raise DataError(f'DeCLIPViT expects (B, 3, H, W) images, got shape {tuple(x.shape)}')
+        if not bool(torch.isfinite(x).all()):  # one reduction: NaN would give empty outputs
+            raise DataError('DeCLIPViT: the input images contain NaN or infinite values')
         if min(x.shape[-2:]) < self.patch_size:
             raise DataError(f'DeCLIPViT: image {tuple(x.shape[-2:])} is smaller than one '
                              f'{self.patch_size}x{self.patch_size} patch')
