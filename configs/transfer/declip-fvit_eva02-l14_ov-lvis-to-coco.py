@@ -18,7 +18,7 @@ model = dict(
     data_preprocessor=dict(pad_mask=False))
 
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='DeCLIPLoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
