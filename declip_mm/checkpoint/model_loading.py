@@ -173,3 +173,32 @@ def require_init_weights(model: nn.Module, hint: str) -> None:
         raise CheckpointError(f'no weights for {len(left)} tensors of this '
                               f'{type(bare_model(model)).__name__} ({", ".join(left[:3])}{more}): '
                               f'no init_cfg checkpoint provides them; {hint}')
+
+
+def load_pretrained_model(module: nn.Module, path: str, prefix: str = '') -> None:
+    """A whole model's ``init_cfg=dict(type='Pretrained', checkpoint=path[, prefix=...])``:
+    read safely, keep the keys under ``prefix`` (stripped, as mmengine's ``PretrainedInit``
+    does) and load strictly, with the one mismatch report.
+
+    Raises:
+        CheckpointError: unreadable file, nothing under ``prefix``, or any mismatch.
+    """
+    _, sd = read_model_checkpoint(path)
+    if prefix:
+        head = prefix if prefix.endswith('.') else prefix + '.'
+        sd = OrderedDict((k[len(head):], v) for k, v in sd.items() if k.startswith(head))
+        if not sd:
+            raise CheckpointError(f'{path} holds no weights under prefix {prefix!r}')
+    load_state_into(module, sd, path, strict=True)
+
+
+class StrictPretrainedInit:
+    """Mixin of declip_mm's whole models (detector, segmentors): a top-level ``Pretrained``
+    ``init_cfg`` (dict or list form, ``prefix``) loads through :func:`load_pretrained_model`,
+    strictly, instead of mmengine's non-strict ``PretrainedInit``; the other initialisers and
+    the sub-modules' own ``init_cfg`` run first, as mmengine orders them."""
+
+    def init_weights(self) -> None:
+        from .init_cfg import init_with_pretrained
+        init_with_pretrained(self, lambda path, prefix: load_pretrained_model(self, path, prefix),
+                             super().init_weights)

@@ -145,3 +145,24 @@ def test_load_failure_other_than_shapes_is_one_line(tmp_path):
     with pytest.raises(CheckpointError, match=r'cannot load F\.pth into Refuses: second line'):
         load_state_into(model, {k: v.clone() for k, v in model.state_dict().items()}, 'F.pth',
                         True, '')
+
+
+def test_whole_model_pretrained_init_cfg_is_strict(tmp_path):
+    """A top-level ``init_cfg=Pretrained`` (list form, with ``prefix``) goes through the strict
+    loader: its values land in the model, and a file missing a tensor is one line."""
+    _, model = build()
+    model.init_weights()
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    key = next(k for k in sd if k.startswith('backbone.') and sd[k].is_floating_point())
+    sd[key] += 1.0                        # a value no sub-module init_cfg would give
+    torch.save({'state_dict': {'model.' + k: v for k, v in sd.items()}}, tmp_path / 'full.pth')
+    init = [dict(type='Pretrained', checkpoint=str(tmp_path / 'full.pth'), prefix='model.')]
+    _, again = build(options={'model.init_cfg': init})
+    again.init_weights()
+    assert torch.equal(again.state_dict()[key], sd[key])
+    del sd[key]
+    torch.save({'state_dict': sd}, tmp_path / 'partial.pth')
+    _, third = build(options={'model.init_cfg': dict(type='Pretrained',
+                                                     checkpoint=str(tmp_path / 'partial.pth'))})
+    with pytest.raises(CheckpointError, match=r'partial\.pth does not fit .*1 missing: ' + key):
+        third.init_weights()

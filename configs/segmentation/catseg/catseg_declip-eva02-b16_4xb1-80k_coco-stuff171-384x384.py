@@ -16,7 +16,7 @@ model = dict(
     # CLIP's mean / std as CAT-Seg's CLIP_PIXEL_MEAN / STD (cat_seg/config.py), unrounded
     data_preprocessor=dict(type='SegDataPreProcessor',
                            mean=[122.7709383, 116.7460125, 104.09373615],
-                           std=[68.5005327, 66.6321579, 70.32316305], bgr_to_rgb=True,
+                           std=[68.5005327, 66.6321579, 70.3231630], bgr_to_rgb=True,
                            size=crop_size, pad_val=0, seg_pad_val=255),
     backbone=dict(
         type='DeCLIPViT', arch=arch, mode='csa', attn_scale='auto',

@@ -23,6 +23,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from ...checkpoint import format_mismatch, mismatch_error, shape_mismatches
+from ...checkpoint.model_loading import StrictPretrainedInit
 from ...utils.errors import ConfigError
 from ...vocab import check_vocabulary, resolve_vocabulary, split_synonyms
 from .vocabulary import DeCLIPVocabulary, VocabSpec
@@ -37,7 +38,7 @@ def parse_text_prompt(text) -> List:
 
 
 @MODELS.register_module()
-class DeCLIPFViT(TwoStageDetector):
+class DeCLIPFViT(StrictPretrainedInit, TwoStageDetector):
     """Open-vocabulary Faster / Mask R-CNN on a frozen DeCLIP ViT.
 
     Args:

@@ -31,6 +31,7 @@ from mmseg.structures import SegDataSample
 from mmseg.utils import add_prefix
 from torch import Tensor
 
+from ...checkpoint.model_loading import StrictPretrainedInit
 from ...utils.errors import ConfigError
 from ...vocab import resolve_vocabulary
 from .clip_weights import accept_clip_checkpoints
@@ -52,7 +53,7 @@ def catseg_test_cfg(cfg: Optional[dict]) -> ConfigDict:
 
 
 @MODELS.register_module()
-class DeCLIPCATSeg(VocabularyMeta, EncoderDecoder):
+class DeCLIPCATSeg(StrictPretrainedInit, VocabularyMeta, EncoderDecoder):
     """CAT-Seg with DeCLIP features.
 
     Args:

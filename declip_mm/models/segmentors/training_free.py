@@ -24,6 +24,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import Tensor
 
+from ...checkpoint.model_loading import StrictPretrainedInit
 from ...utils.errors import ConfigError
 from ...utils.image_norm import CLIP_MEAN, CLIP_STD
 from ...vocab import resolve_vocabulary
@@ -40,7 +41,7 @@ def clip_data_preprocessor(**kwargs) -> dict:
 
 
 @MODELS.register_module()
-class DeCLIPTrainingFreeSegmentor(VocabularyMeta, EncoderDecoder):
+class DeCLIPTrainingFreeSegmentor(StrictPretrainedInit, VocabularyMeta, EncoderDecoder):
     """Zero-shot semantic segmentation from the DeCLIP dense map (no training).
 
     An ``EncoderDecoder`` without a decode head: the classifier is the text tower, so
