@@ -233,7 +233,7 @@ def test_datasets_metainfo():
     coco = DeCLIPCOCOObjectDataset.METAINFO['classes']
     assert len(coco) == 81 and coco[:2] == ('background', 'person')
     ade = DeCLIPADE20K847Dataset.METAINFO['classes']
-    assert len(ade) == 847 and ade[1] == 'building, edifice'
+    assert len(ade) == 847 and ade[1] == 'building; edifice'  # the one synonym rule
     assert len(DeCLIPPascalContext459Dataset.METAINFO['classes']) == 459
 
 
@@ -274,7 +274,7 @@ def test_class_name_files():
                  coco_stuff171=171, ade150=150, cityscapes=19, catseg_coco_stuff171=171,
                  catseg_ade150=150, catseg_ade847=847, catseg_pc59=59, catseg_pc459=459,
                  catseg_voc20=20, catseg_voc21=21, sclip_voc21=21, sclip_voc20=20,
-                 sclip_coco_object=81)
+                 sclip_coco_object=81, objects365v1=365, voc=20)  # the last two: F-ViT transfer
     assert set(sizes) == set(builtin_class_files())
     for name, n in sizes.items():
         assert len(resolve_vocabulary(name)) == n, name
