@@ -6,12 +6,12 @@ from .freezing import apply_distill_freezing, official_frozen_names
 from .losses import (DeCLIPContentLoss, DeCLIPContextLoss, context_correlation_loss,
                      cosine_similarity_matrix, region_content_loss, roi_features,
                      student_context_similarity)
-from .vfm_teachers import (VFM_PRESETS, DeCLIPDINOTeacher, DeCLIPDINOv2Teacher,
+from .vfm_teachers import (DeCLIPDINOTeacher, DeCLIPDINOv2Teacher,
                            DeCLIPSAMTeacher, VFMTeacher)
 
 __all__ = [
     'DeCLIPDistiller', 'DeCLIPDistillDataPreprocessor', 'DeCLIPContentLoss', 'DeCLIPContextLoss',
-    'DeCLIPDINOv2Teacher', 'DeCLIPDINOTeacher', 'DeCLIPSAMTeacher', 'VFMTeacher', 'VFM_PRESETS',
+    'DeCLIPDINOv2Teacher', 'DeCLIPDINOTeacher', 'DeCLIPSAMTeacher', 'VFMTeacher',
     'copy_weights',
     'region_content_loss', 'context_correlation_loss', 'cosine_similarity_matrix',
     'student_context_similarity', 'roi_features', 'official_frozen_names',

@@ -161,13 +161,3 @@ class DeCLIPSAMTeacher(VFMTeacher):
     def tokens(self, x: Tensor) -> Tensor:
         return self.model.forward_features(x)
 
-
-VFM_PRESETS: Dict[str, dict] = {
-    'dinov2-B': dict(type='DeCLIPDINOv2Teacher', arch='vitb14_reg'),
-    'dinov2-L': dict(type='DeCLIPDINOv2Teacher', arch='vitl14_reg'),
-    'dino-B-8': dict(type='DeCLIPDINOTeacher', arch='vitb8'),
-    'dino-B-16': dict(type='DeCLIPDINOTeacher', arch='vitb16'),
-    'sam-B': dict(type='DeCLIPSAMTeacher', arch='vitb'),
-    'sam-L': dict(type='DeCLIPSAMTeacher', arch='vitl'),
-}
-"""The official ``--use_vfm`` names and the teacher config each one means."""

@@ -14,13 +14,12 @@ The default path never materialises an N x N map: each softmax is one
 the channel axis, whose Gram matrix is the sum of the three). ``explicit_self_self_attention``
 builds the maps and is kept for tests and for visualising attention.
 """
-from typing import List, Literal, Tuple
+from typing import List, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-DecoupledMode = Literal['qq', 'kk', 'vv', 'csa', 'all']
 DECOUPLED_MODES: Tuple[str, ...] = ('qq', 'kk', 'vv', 'csa', 'all')
 
 
