@@ -1,4 +1,5 @@
 """CPU benchmark of declip_mm; every ratio is measured side by side in one run.
+``--device cuda`` runs the GPU throughput benchmark instead (``tools/benchmark_gpu.py``).
 
     python tools/benchmark.py [--only encoder,csa,fvit,catseg,distill] [--quick] [--profile]
         [--repeats 3] [--warmup 1] [--threads 2] [--fvit-arch NAME] [--clim-repo PATH]
@@ -305,6 +306,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument('--fvit-infer-only', action='store_true', help='skip F-ViT training steps')
     ap.add_argument('--peer-rounds', type=int, default=2,
                     help='alternating F-ViT / peer process rounds (with --clim-repo)')
+    ap.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
+                    help='cuda: the GPU benchmark, tools/benchmark_gpu.py (its own options)')
     ap.add_argument('--out-json', default='outputs/benchmark/benchmark.json')
     ap.add_argument('--out-md', default='outputs/benchmark/benchmark.md')
     ap.add_argument('--worker', help=argparse.SUPPRESS)
@@ -321,7 +324,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> None:
-    """Run the selected sections, each in subprocesses; write the JSON and the markdown."""
+    """Run the selected sections, each in subprocesses; write the JSON and the markdown.
+    ``--device cuda`` hands the whole command line to ``tools/benchmark_gpu.py``."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--device', default='cpu')
+    if pre.parse_known_args(raw)[0].device == 'cuda':
+        from benchmark_gpu import main as gpu_main  # tools/benchmark_gpu.py
+        gpu_main(raw)
+        return
     args = parse_args(argv)
     if args.worker:
         return run_worker(args)
