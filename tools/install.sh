@@ -2,6 +2,8 @@
 # Idempotent installer for declip_mm's tested stack (see README "Installation").
 #
 #   bash tools/install.sh          # sets up (or reuses) the environment, prints its python
+#   bash tools/install.sh --mmcv-wheel   # only builds (or finds) the mmcv wheel for the
+#                                        # environment's torch, prints its path; installs nothing
 #
 # Where things go (override with environment variables):
 #   DECLIP_MM_HOME   cache root                      (default: ~/.cache/declip_mm)
@@ -121,6 +123,12 @@ build_mmcv() {
   wheel="$(build_mmcv_wheel)"
   pipq "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall "$wheel"
 }
+
+if [ "${1:-}" = --mmcv-wheel ]; then
+  [ -x "$VENV/bin/python" ] || { log "--mmcv-wheel: no python at $VENV/bin/python (DECLIP_MM_VENV)"; exit 1; }
+  build_mmcv_wheel
+  exit 0
+fi
 
 if ! have_stack; then
   [ -x "$VENV/bin/python" ] || { log "creating $VENV"; mkdir -p "$(dirname "$VENV")"; "$PY_BOOT" -m venv "$VENV"; }
