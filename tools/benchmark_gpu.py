@@ -177,6 +177,8 @@ def bench_fvit_variant(args, name: str, config: str, arch: str) -> dict:
     """One F-ViT: inference images/s per dtype, then training iterations/s."""
     import torch
     model, optim, batch, info = build('fvit', args, config, arch)
+    if args.quick:
+        name = f"quick: {info['arch']}, {info['image']}^2"
     out = dict(model=name, **info, infer={})
     model.eval()
     for dtype in (('fp32', 'fp16') if args.device == 'cuda' else ('fp32',)):

@@ -6,6 +6,10 @@ def _gib(x: dict):
     return x.get('peak_gib')
 
 
+def _amp(dtype: str) -> str:
+    return 'fp32' if dtype == 'none' else f'AMP {dtype}'
+
+
 def _err(x: dict) -> str:
     return f"failed: {x['error']}".replace('|', '/') if 'error' in x else None
 
@@ -27,7 +31,7 @@ def _fvit_rows(x: dict) -> list:
     rows = [(x['model'], x['batch'], 'inference', dtype, t.get('images_per_s') or _err(t),
              _gib(t)) for dtype, t in x['infer'].items()]
     t = x['train']
-    return rows + [(x['model'], x['batch'], 'training', f"AMP {x['amp']}",
+    return rows + [(x['model'], x['batch'], 'training', _amp(x['amp']),
                     t.get('iters_per_s') or _err(t), _gib(t))]
 
 
@@ -67,7 +71,7 @@ def md_train(report: dict, sections: list) -> list:
             rows.append((s, '-', '-', '-', _err(x), None))
             continue
         size = x.get('image') or x.get('student')
-        rows.append((s, size, x['batch'], f"AMP {x['amp']}", x['train']['iters_per_s'],
+        rows.append((s, size, x['batch'], _amp(x['amp']), x['train']['iters_per_s'],
                      _gib(x['train'])))
     return table(['model', 'size', 'batch', 'precision', 'iters/s', 'peak (GiB)'], rows) + [
         '`train_step` (preprocess, forward, backward, clip, step) of the CAT-Seg 384^2 and '
