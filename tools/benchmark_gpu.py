@@ -313,7 +313,6 @@ def main(argv=None) -> dict:
                  'False); --device cpu --quick checks the tool without one')
     if args.worker:
         return run_worker(args)
-    from benchmark_report_gpu import markdown  # tools/benchmark_report_gpu.py
     gpu = torch.cuda.get_device_name() if args.device == 'cuda' else None
     report = dict(meta=dict(torch=torch.__version__, cuda=torch.version.cuda, gpu=gpu,
                             device=args.device, batch=args.batch, repeats=args.repeats,
@@ -331,14 +330,22 @@ def main(argv=None) -> dict:
                 report[section] = guarded(bench_train, args, section)
             report[section]['seconds'] = time.perf_counter() - t
             log(f'{section}: {report[section]["seconds"]:.0f} s')
-    report['meta']['seconds'] = time.perf_counter() - start
-    text = markdown(report)
+            report['meta']['seconds'] = time.perf_counter() - start
+            text = write_report(report, args)  # after each section: a cut-off run keeps rows
+    print(text)
+    return report
+
+
+def write_report(report: dict, args) -> str:
+    """Write the JSON and the markdown (atomically); return the markdown."""
+    from benchmark_report_gpu import markdown  # tools/benchmark_report_gpu.py
+
     from declip_mm.engine.atomic_io import atomic_write_text
+    text = markdown(report)
     for path, content in ((args.out_json, json.dumps(report, indent=1)), (args.out_md, text)):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         atomic_write_text(path, content + '\n')
-    print(text)
-    return report
+    return text
 
 
 if __name__ == '__main__':
