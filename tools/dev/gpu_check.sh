@@ -11,8 +11,9 @@
 #      (`tools/install.sh --mmcv-wheel`, FORCE_CUDA=1, TORCH_CUDA_ARCH_LIST = the GPU's
 #      compute capability, offline from the carried sdist) and install it;
 #   3. the GPU tests (tests/**/test_*_cuda.py) -> gpu_tests.xml;
-#   4. `tools/benchmark.py --device cuda` -> benchmark_gpu.{json,md}; with CLIM_REPO=PATH (a
-#      carried checkout of wusize/CLIM) the peer F-VLM runs beside ours.
+#   4. `tools/benchmark.py --device cuda` -> benchmark_gpu.{json,md}; with CLIM_REPO=.clim (a
+#      checkout of wusize/CLIM copied to the git-ignored .clim/ and carried, ~14 MB) the peer
+#      F-VLM runs beside ours.
 # GPU_CHECK_SKIP_BENCH=1 stops after the tests. A failing step is logged and the next one runs.
 set -uo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,6 +29,7 @@ T0=$(date +%s)
 
 step "machine"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+"$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else "error: torch sees no CUDA GPU here; this script is for a GPU machine")' || exit 1
 "$PY" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(), torch.cuda.get_device_capability())' || exit 1
 nvcc --version | tail -1
 [ -d "$WHL" ] || { echo "no wheel folder $WHL: run bash tools/dev/gpu_wheels.sh where pip works and carry .whl"; exit 1; }
