@@ -100,7 +100,7 @@ build_mmcv_wheel() {
     if [ "$flavour" = cpu ]; then
       log "building mmcv $MMCV with compiled ops (cpu); about 13 minutes on 2 cores, done once"
     else
-      log "building mmcv $MMCV with CUDA ops ($flavour, archs $archs, CUDA_HOME $CUDA_HOME); 20-30 minutes on 16 cores for one arch, done once"
+      log "building mmcv $MMCV with CUDA ops ($flavour, archs $archs, CUDA_HOME $CUDA_HOME): ~25 CPU-s per CUDA source and arch (59 sources), done once"
     fi
     src="$(mktemp -d)"
     pipq "$py" -m pip install -q "setuptools>=77,<81" wheel >&2
