@@ -311,6 +311,10 @@ def main(argv=None) -> dict:
     if args.device == 'cuda' and not torch.cuda.is_available():
         sys.exit('error: --device cuda: torch sees no CUDA GPU (torch.cuda.is_available() is '
                  'False); --device cpu --quick checks the tool without one')
+    import logging
+
+    from mmengine.logging import MMLogger
+    MMLogger.get_current_instance().setLevel(logging.ERROR)  # per-parameter init / optim notes
     if args.worker:
         return run_worker(args)
     gpu = torch.cuda.get_device_name() if args.device == 'cuda' else None
