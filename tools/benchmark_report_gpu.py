@@ -11,7 +11,10 @@ def _amp(dtype: str) -> str:
 
 
 def _err(x: dict) -> str:
-    return f"failed: {x['error']}".replace('|', '/') if 'error' in x else None
+    """A failed row's cell: the last line of its error (a traceback's message)."""
+    if 'error' not in x:
+        return None
+    return 'failed: ' + x['error'].strip().splitlines()[-1].replace('|', '/')
 
 
 def md_encoder(r: dict) -> list:
