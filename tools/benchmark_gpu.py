@@ -230,7 +230,8 @@ def bench_peer(args) -> dict:
     model.eval()
     with torch.no_grad():
         t = time_call(lambda: model.test_step(batch()), args.device, args.warmup, args.repeats)
-    out = dict(model='CLIM F-VLM ViT-B/16 640', infer=dict(fp32=t))
+    out = dict(model=f'CLIM F-VLM ViT-B/16 {size}', infer=dict(fp32=t),
+               amp='float16' if args.device == 'cuda' else 'none')
     model.train()
     out['train'] = time_call(lambda: model.train_step(batch(), optim), args.device, args.warmup,
                              args.repeats)

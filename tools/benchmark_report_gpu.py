@@ -54,9 +54,9 @@ def md_fvit(r: dict) -> list:
             peer_rows += [(peer['model'], ours.get('batch', '-'), 'inference', 'fp32',
                            ours.get('batch', 1) / peer['infer']['fp32']['s'],
                            _gib(peer['infer']['fp32'])),
-                          (peer['model'], ours.get('batch', '-'), 'training', 'AMP float16',
+                          (peer['model'], ours.get('batch', '-'), 'training', _amp(peer['amp']),
                            1 / peer['train']['s'], _gib(peer['train']))]
-        lines += ['### Beside the CLIM F-VLM peer (ViT-B/16, 640^2)', '']
+        lines += ['### Beside the CLIM F-VLM peer (ViT-B/16 towers)', '']
         lines += table(['model', 'batch', 'phase', 'precision', 'images/s or iters/s',
                         'peak (GiB)'], peer_rows)
         ratio = r.get('ratio')
