@@ -77,7 +77,7 @@ def main() -> None:
     x = torch.randn(1, 3, args.size, args.size)
 
     def run_ours():
-        adapter(ours(x)[:4])
+        adapter(ours.features(x).maps)  # the dense map computed too (out_dense), as F-ViT does
 
     def run_before():
         with module_blocks(ours):
