@@ -207,6 +207,10 @@ class DeCLIPViT(BaseModule):
         ph, pw = (-x.shape[-2]) % p, (-x.shape[-1]) % p
         return F.pad(x, (0, pw, 0, ph)) if ph or pw else x
 
+    def _require_decoupled(self, what: str) -> None:
+        if self.mode not in DECOUPLED_MODES:
+            raise ConfigError(f'{what} need a decoupled mode, not {self.mode!r}')
+
     def _decoupled_block(self, block, x: Tensor) -> Tuple[Tensor, Tuple[Tensor, ...]]:
         """Last block in a decoupled mode: ``(content tokens incl. CLS, (q, k, v) per head)``."""
         q, k, v = self.ops.qkv(block, x)
@@ -270,9 +274,9 @@ class DeCLIPViT(BaseModule):
 
     def encode_dense_with_context(self, x: Tensor, normalize: bool = False
                                   ) -> Tuple[Tensor, Tuple[Tensor, ...]]:
-        """``(content map, context maps)`` in one pass; context as in ``out_context``."""
-        if self.mode not in DECOUPLED_MODES:
-            raise ConfigError(f'context features need a decoupled mode, not {self.mode!r}')
+        """``(content map, context maps)`` in one pass; the context as in
+        :attr:`DeCLIPFeatures.context`."""
+        self._require_decoupled('context features')
         out = self.forward_tokens(x)
         return (self.dense_from_tokens(out['tokens'], out['grid'], normalize),
                 self.context_from_qkv(out['qkv'], out['grid']))
@@ -291,8 +295,7 @@ class DeCLIPViT(BaseModule):
 
     def attention_maps(self, x: Tensor) -> Tensor:
         """Explicit last-block attention ``(B, heads, N, N)`` of a decoupled mode (for analysis)."""
-        if self.mode not in DECOUPLED_MODES:
-            raise ConfigError(f'attention maps need a decoupled mode, not {self.mode!r}')
+        self._require_decoupled('attention maps')
         tokens, grid = self.ops.embed(self.visual, self._pad(x))
         blocks = self.ops.blocks(self.visual)
         kwargs = self.ops.block_kwargs(self.visual, grid, tokens)
@@ -316,8 +319,8 @@ class DeCLIPViT(BaseModule):
         """
         dense = self.out_dense if dense is None else dense
         context = self.out_context if context is None else context
-        if context and self.mode not in DECOUPLED_MODES:
-            raise ConfigError(f'context features need a decoupled mode, not {self.mode!r}')
+        if context:
+            self._require_decoupled('context features')
         out = self.forward_tokens(x, keep=self.out_indices)
         grid = out['grid']
         maps = tuple(tokens_to_map(out['kept'][i][:, 1:], grid) for i in self.out_indices)
