@@ -13,7 +13,7 @@ model = dict(
             out_channels=256, featmap_strides=[4, 8, 16, 32]),
         mask_head=dict(
             type='FCNMaskHead', num_convs=4, in_channels=256, conv_out_channels=256,
-            num_classes=80, class_agnostic=True, norm_cfg={{_base_.norm_cfg}},
+            num_classes=80, class_agnostic=True, norm_cfg=_base_.norm_cfg,
             loss_mask=dict(type='CrossEntropyLoss', use_mask=True, loss_weight=1.0))),
     train_cfg=dict(rcnn=dict(assigner=dict(match_low_quality=True), mask_size=28)),
     test_cfg=dict(rcnn=dict(mask_thr_binary=0.5)))
