@@ -37,6 +37,7 @@ from declip_mm.apis.cli import run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
     p = argparse.ArgumentParser(description='Open-vocabulary detection / segmentation pictures')
     p.add_argument('images', nargs='+', help='image files')
     p.add_argument('--words', required=True,
@@ -56,25 +57,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--device', default='cpu')
     p.add_argument('--random-weights', action='store_true',
                    help='draw even if some weights come from no checkpoint (tests the drawing)')
-    p.add_argument('--cfg-options', nargs='+', default=None, metavar='KEY=VALUE',
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                    help='override config entries, as in tools/test.py')
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from mmengine.config import DictAction
     from mmengine.logging import MMLogger
 
     from declip_mm.apis import demo
     from declip_mm.apis.inference import load_model_config, resolve_words
     from declip_mm.utils.errors import ConfigError
-    options = None
-    if args.cfg_options:
-        ns = argparse.Namespace()
-        DictAction(option_strings=[], dest='o')(None, ns, args.cfg_options)
-        options = ns.o
-    cfg = load_model_config(args.config, options)
+    cfg = load_model_config(args.config, args.cfg_options)
     MMLogger.get_instance('mmengine', log_level='WARNING')  # no weight-init report
     try:
         words = resolve_words(args.words)
