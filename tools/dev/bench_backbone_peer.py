@@ -22,7 +22,6 @@ import time
 import torch
 
 
-
 def build_peer_backbone(clim: str):
     """CLIM's ``CLIPViT`` (F-VLM ViT-B/16 config values) on its own open_clip copy.
 
