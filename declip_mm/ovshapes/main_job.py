@@ -87,7 +87,9 @@ def train_detector(config: str, work_dir: str, options: Options, desc: str,
     """Train ``config`` in this process (log in ``log``); returns ``(the last checkpoint,
     wall seconds)``."""
     from ..apis import train, train_config
+    from .progress import isolate_run
     cfg = train_config(repository_path(config), work_dir, cfg_options=options)
+    isolate_run(cfg, 'train')
     result, secs = _logged(lambda hooks: train(cfg, hooks=hooks), desc, log)
     return result.checkpoint, secs
 
@@ -96,7 +98,9 @@ def test_checkpoint(config: str, checkpoint: str, work_dir: str, options: Option
                     log: str, show_dir: Optional[str] = None) -> tuple:
     """Test ``checkpoint`` in this process; returns ``(metrics, wall seconds)``."""
     from ..apis import test, test_config
+    from .progress import isolate_run
     cfg = test_config(repository_path(config), work_dir, show_dir=show_dir, cfg_options=options)
+    isolate_run(cfg, 'test')
     return _logged(lambda hooks: test(cfg, checkpoint, hooks=hooks), desc, log)
 
 

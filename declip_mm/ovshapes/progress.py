@@ -1,6 +1,7 @@
 """Progress of the OV-Shapes jobs: tqdm bars, and runs of mmengine's Runner in this process
 with their log in a file and a bar fed by the training / test loop (no log parsing)."""
 import contextlib
+import itertools
 import os
 import sys
 import time
@@ -10,6 +11,7 @@ from typing import Callable, Iterator, Optional, TextIO, Tuple, TypeVar
 from mmengine.hooks import Hook
 
 T = TypeVar('T')
+_RUNS = itertools.count()
 
 
 def bar(total: int, desc: str, file: Optional[TextIO] = None):
@@ -65,6 +67,16 @@ class LoopProgressHook(Hook):
 
     def after_test_epoch(self, runner, metrics=None) -> None:
         self._close()
+
+
+def isolate_run(cfg, tag: str) -> None:
+    """Name this run's experiment and visualizer uniquely: mmengine keys its logger, message hub
+    and visualizer instances by name, and two runs of one config started in the same second
+    (or any two runs, for the config's fixed visualizer name) would otherwise share them."""
+    name = f'{tag}_{os.getpid()}_{next(_RUNS)}'
+    cfg.experiment_name = name
+    if cfg.get('visualizer'):
+        cfg.visualizer.name = name
 
 
 @contextlib.contextmanager
