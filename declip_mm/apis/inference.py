@@ -61,10 +61,23 @@ def set_vocabulary(model: nn.Module, vocabulary: VocabSpec) -> List:
                           'DeCLIPTrainingFreeSegmentor, DeCLIPCATSeg)')
     words = resolve_words(vocabulary)
     model.set_vocabulary(list(words))
+    record_vocabulary(model, words)
+    return words
+
+
+def current_vocabulary(model: nn.Module) -> Optional[List]:
+    """The entries ``model`` predicts now (``None`` for a model without a vocabulary)."""
+    if hasattr(model, 'predict_vocabulary'):  # DeCLIPFViT: set_vocabulary's, else training's
+        return list(model.predict_vocabulary())
+    words = getattr(model, 'vocabulary', None)
+    return list(words) if isinstance(words, (list, tuple)) else None
+
+
+def record_vocabulary(model: nn.Module, words: Sequence) -> None:
+    """``model.dataset_meta``: the classes (labels drawn) and a palette of distinct colours."""
     from .visualize import distinct_colours
     model.dataset_meta = dict(classes=tuple(display_name(w) for w in words),
                               palette=distinct_colours(len(words)))
-    return words
 
 
 def display_name(entry) -> str:
@@ -88,7 +101,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         random_weights: allow weights that come from no file (tests of the drawing).
 
     Returns:
-        the model, with ``model.cfg`` (the config) and, with a vocabulary,
+        the model, with ``model.cfg`` (the config) and, for open-vocabulary models,
         ``model.dataset_meta`` (classes, palette).
     """
     from mmengine.registry import MODELS, init_default_scope
@@ -106,6 +119,8 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     model.cfg = cfg
     if vocabulary is not None:
         set_vocabulary(model, vocabulary)
+    elif current_vocabulary(model) is not None:
+        record_vocabulary(model, current_vocabulary(model))
     return model.to(device).eval()
 
 

@@ -67,7 +67,7 @@ class DeCLIPDetInferencer(_DeCLIPModelMixin, DetInferencer):
         super().__init__(load_model_config(model), weights, device, scope='mmdet', **kwargs)
 
     def _init_pipeline(self, cfg: Config):
-        return super()._init_pipeline(stock_loader_cfg(cfg, 'mmdet.LoadImageFromFile'))
+        return super()._init_pipeline(stock_loader_cfg(cfg, 'LoadImageFromFile'))
 
 
 class DeCLIPSegInferencer(_DeCLIPModelMixin, MMSegInferencer):

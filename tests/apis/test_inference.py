@@ -86,7 +86,7 @@ def test_seg_inferencer_gives_the_same_masks(scene, tmp_path):
     image, path = scene
     model = init_model(SEG, vocabulary=WORDS)
     want = direct_test_step(model, path)
-    assert want.seg_logits.shape[0] == 3 and want.pred_sem_seg.data.unique().numel() > 1
+    assert want.seg_logits.data.shape[0] == 3 and want.pred_sem_seg.data.unique().numel() > 1
     got = inference_model(model, [image])[0]
     torch.testing.assert_close(got.seg_logits.data, want.seg_logits.data, rtol=0, atol=0)
     infer = DeCLIPSegInferencer(SEG, vocabulary=WORDS)
