@@ -33,7 +33,8 @@ def legend(image: np.ndarray, words: Sequence[str], colours: Sequence[Colour]) -
         y = row // 6 + k * row
         if y + row > h:
             break
-        cv2.rectangle(image, (row // 4, y + row // 6), (row // 4 + row - row // 3, y + row - row // 6),
+        x0, x1 = row // 4, row // 4 + row - row // 3
+        cv2.rectangle(image, (x0, y + row // 6), (x1, y + row - row // 6),
                       tuple(int(c) for c in colour), -1)
         cv2.putText(image, word, (int(row * 1.2), y + int(row * 0.75)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.55 * row / 22, (0, 0, 0), 1, cv2.LINE_AA)

@@ -1,6 +1,6 @@
 """Models of the benchmark's end-to-end sections (``tools/benchmark.py``): the repository
-configs built with random weights on CPU (checkpoints dropped, SyncBN -> BN, AMP -> ``OptimWrapper``), their
-``--quick`` tiny variants, and one packed batch for each."""
+configs built with random weights on CPU (checkpoints dropped, SyncBN -> BN, AMP ->
+``OptimWrapper``), their ``--quick`` tiny variants, and one packed batch for each."""
 import contextlib
 import os
 

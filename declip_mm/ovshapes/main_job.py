@@ -69,7 +69,8 @@ def weights_options(backbone: str, text: str) -> Options:
 
 
 def teacher_mismatch(declip: str, clip: str) -> Optional[str]:
-    """A warning if ``declip`` records (``meta.teacher_sha256``) another tiny CLIP than ``clip``."""
+    """A warning if ``declip`` records (``meta.teacher_sha256``) another tiny CLIP than
+    ``clip``."""
     from ..checkpoint import inspect_checkpoint
     from ..datasets.ov_shapes.arch import file_sha256
     meta = inspect_checkpoint(declip).get('meta', {})

@@ -1,4 +1,5 @@
-"""Tiny F-ViT fixtures (tests, docs checks): a DeCLIP F-ViT config on TINY_EVA and a tiny COCO tree."""
+"""Tiny F-ViT fixtures (tests, docs checks): a DeCLIP F-ViT config on TINY_EVA and a tiny
+COCO tree."""
 import json
 import os
 from typing import Dict, List, Sequence
