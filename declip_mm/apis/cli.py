@@ -1,11 +1,13 @@
 """Start-up shared by declip_mm's command-line tools (``tools/*.py``).
 
-:func:`run_main` keeps model hubs offline unless the user says otherwise and prints user errors
-(a bad config field, data file or checkpoint: see ``declip_mm.engine.user_errors``) as one
-``error:`` line instead of a traceback. ``DECLIP_TRACEBACK=1`` shows the traceback.
+:func:`run_main` keeps model hubs offline unless the user says otherwise, silences the
+``pkg_resources`` deprecation notice (mmengine / mmcv import it; setuptools < 81 is pinned for
+mmcv's build) and prints user errors (a bad config field, data file or checkpoint: see
+``declip_mm.engine.user_errors``) as one ``error:`` line instead of a traceback. ``DECLIP_TRACEBACK=1`` shows the traceback.
 """
 import os
 import sys
+import warnings
 from typing import Callable, Optional
 
 
@@ -28,6 +30,7 @@ def _as_user_error(err: Exception) -> Optional[Exception]:
 def run_main(main: Callable[[], None]) -> None:
     """Run ``main``; a user error becomes one ``error:`` line on stderr and exit status 1."""
     offline_by_default()
+    warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
     try:
         main()
     except FileNotFoundError as err:

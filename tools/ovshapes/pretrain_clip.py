@@ -14,6 +14,7 @@ import os
 # (measured here: 3.8 vs 0.8 CPU-s per step with 2 threads under load). Set before torch loads.
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
+from declip_mm.apis.cli import run_main  # noqa: E402
 from declip_mm.datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT  # noqa: E402
 from declip_mm.datasets.ov_shapes.writer import SPLITS  # noqa: E402
 from declip_mm.ovshapes.pretrain_clip import PretrainClipOptions, pretrain_clip  # noqa: E402
@@ -44,4 +45,4 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 if __name__ == '__main__':
-    pretrain_clip(PretrainClipOptions(**vars(parse_args())))
+    run_main(lambda: pretrain_clip(PretrainClipOptions(**vars(parse_args()))))

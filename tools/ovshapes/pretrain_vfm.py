@@ -11,6 +11,7 @@ import os
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # no spinning threads on a shared CPU
 
+from declip_mm.apis.cli import run_main  # noqa: E402
 from declip_mm.ovshapes.pretrain_vfm import PretrainVfmOptions, pretrain_vfm  # noqa: E402
 
 
@@ -30,4 +31,4 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 if __name__ == '__main__':
-    pretrain_vfm(PretrainVfmOptions(**vars(parse_args())))
+    run_main(lambda: pretrain_vfm(PretrainVfmOptions(**vars(parse_args()))))
