@@ -44,7 +44,7 @@ def prepare_fvit(cfg, args):
         m.roi_head.bbox_roi_extractor.out_channels = c
         m.roi_head.vlm_roi_extractor.out_channels = embed
         m.roi_head.bbox_head.update(embed_dim=embed, in_channels=c, conv_out_channels=c,
-                                    fc_out_channels=2 * c)
+                                    fc_out_channels=embed)  # cls_fc: fc width = embed
         m.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=50)
         m.train_cfg.rcnn.sampler.num = 32
         m.test_cfg.rpn.update(nms_pre=200, max_per_img=50)
