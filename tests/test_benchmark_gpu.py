@@ -1,6 +1,6 @@
-"""tools/benchmark_gpu.py (``tools/benchmark.py --device cuda``) runs its code path on the CPU
-with tiny towers (``--device cpu --quick``), and ``--device cuda`` without a GPU stops with one
-line."""
+"""The GPU benchmark (``declip_mm.benchmarks.gpu``, ``tools/benchmark.py --device cuda``) runs
+its code path on the CPU with tiny towers (``--device cpu --quick``), and ``--device cuda``
+without a GPU stops with one line."""
 import json
 import os
 import subprocess
@@ -20,7 +20,7 @@ def run(*args, timeout=600):
 
 def test_quick_cpu_run_fills_every_row(tmp_path):
     out_json, out_md = tmp_path / 'b.json', tmp_path / 'b.md'
-    done = run('tools/benchmark_gpu.py', '--device', 'cpu', '--quick', '--sizes', '32',
+    done = run('-m', 'declip_mm.benchmarks.gpu', '--device', 'cpu', '--quick', '--sizes', '32',
                '--repeats', '1', '--warmup', '0', '--out-json', str(out_json),
                '--out-md', str(out_md))
     assert done.returncode == 0, done.stderr[-3000:]

@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from fvit_tiny import tiny_fvit_cfg
+from declip_mm.testing.fvit import tiny_fvit_cfg
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(

@@ -18,7 +18,7 @@ def mmcv_has_cuda_ops() -> bool:
 pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU'),
     pytest.mark.skipif(torch.cuda.is_available() and not mmcv_has_cuda_ops(),
-                       reason='mmcv was built without CUDA ops (FORCE_CUDA=1 bash tools/install.sh)'),
+                       reason='mmcv built without CUDA ops (FORCE_CUDA=1 bash tools/install.sh)'),
 ]
 
 

@@ -1,6 +1,7 @@
 """GPU throughput benchmark of declip_mm (``python tools/benchmark.py --device cuda`` runs it).
 
-    python tools/benchmark_gpu.py [--device cuda] [--quick] [--only encoder,fvit,catseg,distill]
+    python -m declip_mm.benchmarks.gpu [--device cuda] [--quick]
+        [--only encoder,fvit,catseg,distill]
         [--dtypes bf16,fp32] [--batch 8] [--repeats 5] [--warmup 2] [--clim-repo PATH]
         [--out-json F] [--out-md F]
 
@@ -19,7 +20,7 @@ of each row, reset before its warm-up. Rows:
 * ``catseg`` / ``distill``: ``train_step`` iterations/s of the CAT-Seg 384^2 and the distillation
   (student 560^2) configs at their per-GPU batch (1 and 4), with AMP (bf16) on CUDA.
 
-Models are built as ``tools/benchmark.py`` builds them (``benchmark_models.py``: checkpoints
+Models are built as the CPU benchmark builds them (``models.py``: checkpoints
 dropped, SyncBN -> BN, a one-prompt tiny text tower). ``--quick``: tiny towers and sizes, batch
 2, one timed call: checks the tool, also with ``--device cpu`` (no AMP, no peak memory there).
 """
@@ -34,9 +35,10 @@ import sys
 import tempfile
 import time
 
-import _bootstrap  # noqa: F401  (tools/_bootstrap.py: the repository on sys.path, hubs offline)
+from ..utils.package_paths import PACKAGE_DIR, repository_path
+from . import models as bm
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOURCE = os.path.dirname(PACKAGE_DIR)  # on the workers' PYTHONPATH
 SECTIONS = ('encoder', 'fvit', 'catseg', 'distill')
 ENCODER_ARCHS = (('EVA02-CLIP-B-16', 'EVA02-B/16'), ('EVA02-CLIP-L-14', 'EVA02-L/14'))
 FVIT_CONFIGS = (('B/16 640', 'configs/ovcoco/declip_fvit.py', None),
@@ -145,13 +147,12 @@ def build(section: str, args, config: str = None, arch: str = None):
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
 
-    import benchmark_models as bm  # tools/benchmark_models.py
     import declip_mm  # noqa: F401  (registers)
     from declip_mm.registry import MODELS
     scope = bm.SCOPES.get(section)
     if scope:
         importlib.import_module(f'{scope}.utils').register_all_modules()
-    cfg = Config.fromfile(os.path.join(ROOT, config or bm.CONFIGS[section]))
+    cfg = Config.fromfile(repository_path(config or bm.CONFIGS[section]))
     opts = argparse.Namespace(quick=args.quick, fvit_arch=arch)
     model_cfg, one, info = getattr(bm, f'prepare_{section}')(cfg, opts)
     if section == 'fvit' and not args.quick:  # the tiny text tower speaks the head's width
@@ -216,13 +217,12 @@ def bench_peer(args) -> dict:
     training step under fp16 AMP (loss scale 512, as ours)."""
     import torch
     from mmengine.optim import build_optim_wrapper
-
-    import benchmark_models as bm
     model, _ = bm.build_peer_fvlm(args.clim_repo)
     model = model.to(args.device)
-    optim = dict(type='AmpOptimWrapper', loss_scale=512.0, optimizer=dict(type='AdamW', lr=1e-4)) \
-        if args.device == 'cuda' else dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4))
-    optim = build_optim_wrapper(model, optim)
+    adamw = dict(type='AdamW', lr=1e-4)
+    optim = build_optim_wrapper(model, dict(type='AmpOptimWrapper', loss_scale=512.0,
+                                            optimizer=adamw) if args.device == 'cuda'
+                                else dict(type='OptimWrapper', optimizer=adamw))
     size = 128 if args.quick else 640
 
     def batch():
@@ -252,12 +252,13 @@ def bench_train(args, section: str) -> dict:
 def spawn(task: str, args, tmp: str) -> dict:
     """Run worker ``task`` in a fresh interpreter with this run's options; its JSON or error."""
     out = os.path.join(tmp, f'{task}.json')
-    cmd = [sys.executable, os.path.abspath(__file__), *args.raw, '--worker', task,
+    cmd = [sys.executable, '-m', 'declip_mm.benchmarks.gpu', *args.raw, '--worker', task,
            '--worker-out', out]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (ROOT, os.environ.get(
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, (SOURCE, os.environ.get(
         'PYTHONPATH')))))
     log(f'{task} (own process) ...')
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=repository_path(''), env=env,
+                          check=False)
     if done.returncode != 0 or not os.path.exists(out):
         return dict(error=f'{task} failed (rc {done.returncode}): {done.stderr.strip()[-1500:]}')
     with open(out) as f:
@@ -343,9 +344,8 @@ def main(argv=None) -> dict:
 
 def write_report(report: dict, args) -> str:
     """Write the JSON and the markdown (atomically); return the markdown."""
-    from benchmark_report_gpu import markdown  # tools/benchmark_report_gpu.py
-
-    from declip_mm.engine.atomic_io import atomic_write_text
+    from ..engine.atomic_io import atomic_write_text
+    from .report_gpu import markdown
     text = markdown(report)
     for path, content in ((args.out_json, json.dumps(report, indent=1)), (args.out_md, text)):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

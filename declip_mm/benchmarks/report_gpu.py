@@ -1,5 +1,5 @@
-"""Markdown report of ``tools/benchmark_gpu.py``: one renderer per section."""
-from benchmark_report import table  # tools/benchmark_report.py
+"""Markdown report of the GPU benchmark (``gpu.py``): one renderer per section."""
+from .report import table
 
 
 def _gib(x: dict):
