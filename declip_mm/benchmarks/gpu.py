@@ -312,7 +312,8 @@ def main(argv=None) -> dict:
     import torch
     if args.device == 'cuda' and not torch.cuda.is_available():
         sys.exit('error: --device cuda: torch sees no CUDA GPU (torch.cuda.is_available() is '
-                 'False); --device cpu --quick checks the tool without one')
+                 'False); python -m declip_mm.benchmarks.gpu --device cpu --quick checks the '
+                 'tool without one')
     import logging
 
     from mmengine.logging import MMLogger
