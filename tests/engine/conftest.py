@@ -1,5 +1,6 @@
-"""Fixtures of the reliability tests: a workspace with tiny datasets, and ``run`` calling a
-tool's ``main`` in this process through ``run_main`` (as the command line does)."""
+"""Fixtures of the tool-error tests: a workspace with tiny datasets, ``run`` calling a tool's
+``main`` in this process through ``run_main`` (as the command line does), ``one_error`` and
+``train`` (``tools/train.py`` on the tiny detector config, its one error line)."""
 import logging
 import sys
 
@@ -7,6 +8,9 @@ import pytest
 
 from declip_mm.testing import make_tiny_coco, make_tiny_seg
 from declip_mm.testing.scripts import load_script
+from declip_mm.utils.package_paths import repository_path
+
+TINY_DET = repository_path('tests/configs/tiny_det.py')
 
 
 def _load_tool(name: str):
@@ -36,6 +40,30 @@ def run(workspace, capsys, monkeypatch):
         captured = capsys.readouterr()
         assert 'Traceback' not in captured.err
         return [line for line in captured.err.splitlines() if line.strip()], captured.out
+    return call
+
+
+def _one_error(lines) -> str:
+    errors = [line for line in lines if line.startswith('error: ')]
+    assert len(errors) == 1, lines
+    assert lines[-1] == errors[0]
+    return errors[0]
+
+
+@pytest.fixture
+def one_error():
+    """``one_error(lines)``: the single ``error:`` line of a tool's stderr lines, which must
+    also be the last line."""
+    return _one_error
+
+
+@pytest.fixture
+def train(run, workspace):
+    """``train(*options, config=tests/configs/tiny_det.py)``: ``tools/train.py config`` through
+    ``run``; its one error line."""
+    def call(*options: str, config: str = TINY_DET) -> str:
+        work = str(workspace / 'work')
+        return _one_error(run('train', config, '--work-dir', work, *options)[0])
     return call
 
 
