@@ -24,6 +24,23 @@ def tiny_vit():
     return dict(TINY_VIT)
 
 
+@pytest.fixture
+def build_distiller():
+    """``build_distiller(**kwargs)``: a tiny initialised ``DeCLIPDistiller``
+    (:func:`declip_mm.testing.distill.build_distiller`)."""
+    from declip_mm.testing.distill import build_distiller
+    return build_distiller
+
+
+@pytest.fixture
+def distill_batch():
+    """``distill_batch(names=('astronaut', 'coffee'), seed=0, vfm_size=112)``: a collated batch
+    of skimage photos for the tiny distiller
+    (:func:`declip_mm.testing.distill.make_distill_batch`)."""
+    from declip_mm.testing.distill import make_distill_batch
+    return make_distill_batch
+
+
 # --------------------------------------------------------------------------- tool processes
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -20,16 +20,10 @@ import declip_mm  # noqa: F401  (registers the allow-list)
 from declip_mm.checkpoint import load_backbone_checkpoint
 from declip_mm.models.backbones.declip_vit import DeCLIPViT
 from declip_mm.testing import TINY_EVA, TINY_VIT
+from declip_mm.testing.checkpoints import to_eva_clip
 from declip_mm.utils.errors import CheckpointError
 from declip_mm.utils.package_paths import repository_path
 from declip_mm.checkpoint import safe_torch_load
-
-TIMM_TO_EVA_CLIP = [(r'\.attn\.q_proj\.bias$', '.attn.q_bias'),
-                    (r'\.attn\.v_proj\.bias$', '.attn.v_bias'),
-                    (r'\.attn\.norm\.', '.attn.inner_attn_ln.'), (r'\.mlp\.norm\.', '.mlp.ffn_ln.'),
-                    (r'\.mlp\.fc1_g\.', '.mlp.w1.'), (r'\.mlp\.fc1_x\.', '.mlp.w2.'),
-                    (r'\.mlp\.fc2\.', '.mlp.w3.')]
-
 
 class _RunsCode:
     def __init__(self, marker):
@@ -92,12 +86,7 @@ def test_tools_refuse_code_with_one_line(tmp_path, tool, tool_env):
 
 def _eva_clip_layout(model: DeCLIPViT) -> dict:
     """The backbone's weights under EVA-CLIP / official DeCLIP names (``visual.*``)."""
-    sd = {}
-    for key, value in model.state_dict().items():
-        key = 'visual.' + key[len('visual.trunk.'):]
-        for pattern, repl in TIMM_TO_EVA_CLIP:
-            key = re.sub(pattern, repl, key)
-        sd[key] = value.clone()
+    sd = to_eva_clip({k: v.clone() for k, v in model.state_dict().items()})
     sd['text.token_embedding.weight'] = torch.randn(10, 32)
     sd['logit_scale'] = torch.tensor(4.6)
     return sd
