@@ -11,6 +11,16 @@ from declip_mm.testing.scripts import load_script
 from declip_mm.utils.package_paths import repository_path
 
 TINY_DET = repository_path('tests/configs/tiny_det.py')
+TINY_SEG = repository_path('tests/configs/tiny_seg.py')
+
+TRAINING_FREE = """
+_base_ = '{base}'
+from declip_mm.testing import TINY_EVA
+model = dict(_delete_=True, type='DeCLIPTrainingFreeSegmentor',
+             backbone=dict(type='DeCLIPViT', arch=TINY_EVA),
+             text_encoder=dict(type='DeCLIPTextEncoder', arch=TINY_EVA),
+             class_names={names}, slide_crop=0)
+"""
 
 
 def _load_tool(name: str):
@@ -65,6 +75,31 @@ def train(run, workspace):
         work = str(workspace / 'work')
         return _one_error(run('train', config, '--work-dir', work, *options)[0])
     return call
+
+
+@pytest.fixture
+def training_free_config(workspace):
+    """``training_free_config(name, names)``: write ``workspace/name``, the tiny segmentation
+    config with a tiny training-free segmentor whose ``class_names`` is the literal ``names``;
+    returns its path."""
+    def write(name: str, names: str) -> str:
+        cfg = workspace / name
+        cfg.write_text(TRAINING_FREE.format(base=TINY_SEG, names=names))
+        return str(cfg)
+    return write
+
+
+@pytest.fixture
+def checkpoint_file(workspace):
+    """``checkpoint_file(name, obj={'state_dict': {}})``: ``torch.save`` ``obj`` to
+    ``workspace/name``; returns its path."""
+    import torch
+
+    def write(name: str, obj=None) -> str:
+        path = str(workspace / name)
+        torch.save({'state_dict': {}} if obj is None else obj, path)
+        return path
+    return write
 
 
 def _rebind_log_streams() -> None:

@@ -2,33 +2,15 @@
 the field (types, out-of-range indices, vocabulary files, the sections test.py uses), and a
 model vocabulary that does not label the dataset's classes is refused.
 
-Runs the tools' ``main`` in this process (``run`` / ``workspace`` fixtures in conftest.py).
+Runs the tools' ``main`` in this process (``run``, ``train`` and the other fixtures are in
+conftest.py).
 """
-import os
-
 import torch
 
 from declip_mm.utils.package_paths import repository_path
 
 DET = repository_path('tests/configs/tiny_det.py')
-SEG = repository_path('tests/configs/tiny_seg.py')
-
 OVSHAPES = repository_path('configs/ovshapes/fvit_tiny-declip_ovshapes.py')
-
-TRAINING_FREE = """
-_base_ = '{base}'
-from declip_mm.testing import TINY_EVA
-model = dict(_delete_=True, type='DeCLIPTrainingFreeSegmentor',
-             backbone=dict(type='DeCLIPViT', arch=TINY_EVA),
-             text_encoder=dict(type='DeCLIPTextEncoder', arch=TINY_EVA),
-             class_names={names}, slide_crop=0)
-"""
-
-
-def _empty_checkpoint(workspace) -> str:
-    path = str(workspace / 'empty.pth')
-    torch.save({'state_dict': {}}, path)
-    return path
 
 
 def test_out_indices_of_the_wrong_type(train):
@@ -62,19 +44,20 @@ def test_malformed_vocabulary_file_is_named(workspace, train):
     assert msg.startswith(f'error: model.vocabulary: vocabulary file {bad} is not valid JSON (')
 
 
-def test_bad_annotation_file_under_test_is_the_test_loaders(run, workspace, one_error):
+def test_bad_annotation_file_under_test_is_the_test_loaders(run, workspace, one_error,
+                                                            checkpoint_file):
     bad = workspace / 'bad_ann.json'
     bad.write_text('{"images": [')
-    msg = one_error(run('test', DET, _empty_checkpoint(workspace), '--non-strict',
+    msg = one_error(run('test', DET, checkpoint_file('empty.pth'), '--non-strict',
                         '--work-dir', str(workspace / 'test'), '--cfg-options',
                         f'test_dataloader.dataset.ann_file={bad}')[0])
     assert msg.startswith('error: test_dataloader.dataset (CocoDataset): '), msg
     assert str(bad) in msg
 
 
-def test_missing_test_evaluator_file_is_named(run, workspace, one_error):
+def test_missing_test_evaluator_file_is_named(run, workspace, one_error, checkpoint_file):
     missing = str(workspace / 'nowhere.json')
-    msg = one_error(run('test', DET, _empty_checkpoint(workspace), '--non-strict',
+    msg = one_error(run('test', DET, checkpoint_file('empty.pth'), '--non-strict',
                         '--work-dir', str(workspace / 'test'), '--cfg-options',
                         f'test_evaluator.ann_file={missing}')[0])
     assert msg == f'error: test_evaluator (CocoMetric): No such file or directory: {missing}'
@@ -91,15 +74,10 @@ def test_unreadable_checkpoint_refused_before_the_runner_log(run, workspace, one
         assert 'Environment' not in out and 'Config:' not in out  # no runner log before it
 
 
-def _training_free(workspace, name: str, names: str) -> str:
-    cfg = workspace / name
-    cfg.write_text(TRAINING_FREE.format(base=SEG, names=names))
-    return str(cfg)
-
-
-def test_vocabulary_in_another_order_than_the_dataset(run, workspace, one_error):
-    cfg = _training_free(workspace, 'reversed.py', "['blue disc', 'red box', 'background']")
-    msg = one_error(run('test', cfg, _empty_checkpoint(workspace), '--non-strict',
+def test_vocabulary_in_another_order_than_the_dataset(run, workspace, one_error, checkpoint_file,
+                                                      training_free_config):
+    cfg = training_free_config('reversed.py', "['blue disc', 'red box', 'background']")
+    msg = one_error(run('test', cfg, checkpoint_file('empty.pth'), '--non-strict',
                         '--work-dir', str(workspace / 'test'))[0])
     assert msg == ("error: test_dataloader.dataset: the model vocabulary is in another order: "
                    "entry 0 is 'blue disc', the dataset's class 0 is 'background' ('blue disc' "
@@ -107,15 +85,16 @@ def test_vocabulary_in_another_order_than_the_dataset(run, workspace, one_error)
                    'allow_mismatch=True on DeCLIPVocabularyCheckHook if this is intended')
 
 
-def test_vocabulary_count_mismatch_unless_intended(run, workspace, one_error):
-    cfg = _training_free(workspace, 'short.py', "['background', 'red box']")
-    ckpt = _empty_checkpoint(workspace)
+def test_vocabulary_count_mismatch_unless_intended(run, workspace, one_error, checkpoint_file,
+                                                   training_free_config):
+    cfg = training_free_config('short.py', "['background', 'red box']")
+    ckpt = checkpoint_file('empty.pth')
     msg = one_error(run('test', cfg, ckpt, '--non-strict', '--work-dir',
                         str(workspace / 'test'))[0])
     assert msg.startswith('error: test_dataloader.dataset: the model vocabulary has 2 entries, '
                           'the dataset 3 classes; ')
     # said to be intended (here: the reversed order), the check steps aside and the run ends
-    cfg = _training_free(workspace, 'reversed.py', "['blue disc', 'red box', 'background']")
+    cfg = training_free_config('reversed.py', "['blue disc', 'red box', 'background']")
     lines, out = run('test', cfg, ckpt, '--non-strict', '--work-dir', str(workspace / 'test'),
                      '--cfg-options', 'custom_hooks.1.allow_mismatch=True', status=0)
     assert not any('model vocabulary' in line for line in lines) and 'mIoU' in out

@@ -2,7 +2,7 @@
 the file or the config field, exit status 1, no traceback.
 
 The tools' ``main`` runs in this process (through ``run_main``, exactly as the command line does;
-the ``run`` and ``workspace`` fixtures are in conftest.py) so the cases share one start-up;
+the ``run``, ``train`` and other fixtures are in conftest.py) so the cases share one start-up;
 ``test_cli_prints_one_line`` checks the real command line.
 """
 import os
@@ -24,15 +24,6 @@ pipeline_train = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
                   dict(type='Resize', scale=(6, 6), keep_ratio=False), dict(type='PackSegInputs')]
 model = dict(data_preprocessor=dict(size=(6, 6), size_divisor=None))
 train_dataloader = dict(dataset=dict(pipeline=pipeline_train))
-"""
-
-TRAINING_FREE = """
-_base_ = '{base}'
-from declip_mm.testing import TINY_EVA
-model = dict(_delete_=True, type='DeCLIPTrainingFreeSegmentor',
-             backbone=dict(type='DeCLIPViT', arch=TINY_EVA),
-             text_encoder=dict(type='DeCLIPTextEncoder', arch=TINY_EVA),
-             class_names={names}, slide_crop=0)
 """
 
 
@@ -110,29 +101,23 @@ def test_corrupt_image_skipped_with_warning_when_asked(run, workspace, corrupt_i
     assert (workspace / 'skip' / 'epoch_1.pth').is_file()
 
 
-def _det_checkpoint(workspace, name: str, obj) -> str:
-    path = str(workspace / name)
-    torch.save(obj, path)
-    return path
-
-
-def test_checkpoint_with_wrong_keys(run, workspace, one_error):
-    ckpt = _det_checkpoint(workspace, 'wrong.pth', {'state_dict': {'foo.weight': torch.ones(1)}})
+def test_checkpoint_with_wrong_keys(run, workspace, one_error, checkpoint_file):
+    ckpt = checkpoint_file('wrong.pth', {'state_dict': {'foo.weight': torch.ones(1)}})
     msg = one_error(run('test', DET, ckpt, '--work-dir', str(workspace / 'test'))[0])
     assert msg.startswith(f'error: {ckpt} does not fit this FasterRCNN: ')
     assert '; 1 unexpected: foo.weight' in msg and ' missing: backbone.' in msg
 
 
-def test_backbone_checkpoint_that_does_not_fit(workspace, train):
-    ckpt = _det_checkpoint(workspace, 'clip.pth', {'state_dict': {'visual.foo': torch.ones(1)}})
+def test_backbone_checkpoint_that_does_not_fit(train, checkpoint_file):
+    ckpt = checkpoint_file('clip.pth', {'state_dict': {'visual.foo': torch.ones(1)}})
     msg = train('--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
                 f'model.backbone.init_cfg.checkpoint={ckpt}')
     assert msg.startswith(f'error: {ckpt} does not fit DeCLIPViT(')
     assert 'missing' in msg and '1 unexpected: visual.foo' in msg
 
 
-def test_truncated_checkpoint(run, workspace, one_error):
-    good = _det_checkpoint(workspace, 'good.pth', {'state_dict': {'w': torch.ones(1000)}})
+def test_truncated_checkpoint(run, workspace, one_error, checkpoint_file):
+    good = checkpoint_file('good.pth', {'state_dict': {'w': torch.ones(1000)}})
     bad = str(workspace / 'truncated.pth')
     with open(good, 'rb') as f, open(bad, 'wb') as g:
         g.write(f.read()[:2000])
@@ -140,26 +125,24 @@ def test_truncated_checkpoint(run, workspace, one_error):
     assert msg.startswith(f'error: cannot read checkpoint {bad}: ')
 
 
-def test_resume_from_weights_only_file(workspace, train):
-    ckpt = _det_checkpoint(workspace, 'weights.pth', {'state_dict': {'w': torch.ones(1)}})
+def test_resume_from_weights_only_file(train, checkpoint_file):
+    ckpt = checkpoint_file('weights.pth', {'state_dict': {'w': torch.ones(1)}})
     msg = train('--resume', ckpt)
     assert msg == (f'error: {ckpt} is not a training checkpoint (no meta / message_hub / '
                    'state_dict); give weights-only files as load_from, not --resume')
 
 
-def test_empty_vocabulary(run, workspace, one_error):
-    cfg = workspace / 'empty_vocab.py'
-    cfg.write_text(TRAINING_FREE.format(base=SEG, names='[]'))
-    ckpt = _det_checkpoint(workspace, 'empty.pth', {'state_dict': {}})
-    msg = one_error(run('test', str(cfg), ckpt, '--work-dir', str(workspace / 'test'))[0])
+def test_empty_vocabulary(run, workspace, one_error, checkpoint_file, training_free_config):
+    cfg = training_free_config('empty_vocab.py', '[]')
+    ckpt = checkpoint_file('empty.pth', {'state_dict': {}})
+    msg = one_error(run('test', cfg, ckpt, '--work-dir', str(workspace / 'test'))[0])
     assert msg.startswith('error: model: class names must be a non-empty list')
 
 
-def test_duplicated_vocabulary(run, workspace, one_error):
-    cfg = workspace / 'dup_vocab.py'
-    cfg.write_text(TRAINING_FREE.format(base=SEG, names="['red box', 'blue disc', 'red box']"))
-    ckpt = _det_checkpoint(workspace, 'empty.pth', {'state_dict': {}})
-    msg = one_error(run('test', str(cfg), ckpt, '--non-strict',
+def test_duplicated_vocabulary(run, workspace, one_error, checkpoint_file, training_free_config):
+    cfg = training_free_config('dup_vocab.py', "['red box', 'blue disc', 'red box']")
+    ckpt = checkpoint_file('empty.pth', {'state_dict': {}})
+    msg = one_error(run('test', cfg, ckpt, '--non-strict',
                         '--work-dir', str(workspace / 'test'))[0])
     assert msg == "error: vocabulary has duplicated class names: ['red box']"
 

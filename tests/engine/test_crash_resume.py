@@ -23,7 +23,8 @@ randomness = dict(seed=0, deterministic=True)
 """
 
 
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, start_tool, wait_for, max_abs_diff):
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, start_tool, wait_for,
+                                                                 max_abs_diff):
     make_tiny_coco(str(tmp_path / 'data' / 'tiny_coco'), num_images=8)  # 4 iterations / epoch
     cfg = tmp_path / 'crash_det.py'
     cfg.write_text(CONFIG.format(base=repository_path('tests/configs/tiny_det.py')))
@@ -68,7 +69,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, start
     assert max_abs_diff(first['state_dict'], a['state_dict']) > 0
 
 
-def test_iteration_loop_resume_restores_generators_before_the_first_new_draw(tmp_path, start_tool, wait_for, max_abs_diff):
+def test_iteration_loop_resume_restores_generators_before_the_first_new_draw(tmp_path, start_tool,
+                                                                             wait_for,
+                                                                             max_abs_diff):
     """An iteration loop skips the trained batches by drawing them again; the dataset's numpy
     noise (a random transform) of the first new batch must come from the saved state."""
     cfg = tmp_path / 'toy_iter.py'
