@@ -20,7 +20,7 @@ _CHECKPOINT_SUFFIXES = ('.pth', '.pth.part')
 
 
 def _wrap_put(nth: int, fail) -> None:
-    """Call ``fail(obj, filepath)`` instead of the N-th checkpoint write of ``LocalBackend.put``."""
+    """Call ``fail(obj, filepath)`` before the N-th checkpoint write of ``LocalBackend.put``."""
     original = LocalBackend.put
     calls = {'n': 0}
 
@@ -28,7 +28,7 @@ def _wrap_put(nth: int, fail) -> None:
         if str(filepath).endswith(_CHECKPOINT_SUFFIXES):
             calls['n'] += 1
             if calls['n'] == nth:
-                return fail(obj, filepath)
+                fail(obj, filepath)
         return original(self, obj, filepath)
 
     LocalBackend.put = put
