@@ -22,7 +22,7 @@ variants alike. Variants:
 The random heads give different score distributions, so the RoI post-processing (mmdet's
 ``multiclass_nms`` in both) sees different (box, class) candidate counts; ``--same-post`` also
 times both heads' ``predict_by_feat`` on one shared input. Per stage it prints medians in ms
-(``benchmark_models.FVIT_STAGES``) with the RPN and RoI NMS candidate counts::
+(``declip_mm.benchmarks.models.FVIT_STAGES``) with the RPN and RoI NMS candidate counts::
 
     git clone https://github.com/wusize/CLIM /tmp/clim
     python tools/dev/bench_fvit_peer.py --clim-repo /tmp/clim [--rounds 6] [--json F]
@@ -32,14 +32,11 @@ import contextlib
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path[:0] = [ROOT, os.path.join(ROOT, 'tools'), os.path.join(ROOT, 'tools', 'dev')]
 
 PEER_CONFIG = ('ovdet/configs/clip_based/openai_vitb16/'
                'faster_rcnn_fpn_openai_vitb16_clim_bs64_ov_coco_3e.py')
@@ -76,7 +73,7 @@ def build_ours(clim: str, tmp: str, own_text: bool = False):
     class embeddings make nearly every (box, class) pair pass the score threshold.
     """
     import numpy as np
-    from benchmark_models import build_model_and_optim
+    from declip_mm.benchmarks.models import build_model_and_optim
     from mmdet.datasets import CocoDataset
 
     from declip_mm.models.detectors.vocabulary import DeCLIPVocabulary
@@ -175,7 +172,7 @@ def main() -> None:
     ap.add_argument('--json', help='write the per-round times here')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from benchmark_models import StageTimer, det_batch
+    from declip_mm.benchmarks.models import StageTimer, det_batch
     clim = os.path.abspath(args.clim_repo)
     peer = build_peer_detector(clim)
     with tempfile.TemporaryDirectory() as tmp:
