@@ -179,7 +179,7 @@ def build_peer_fvlm(clim_repo: str):
 # ``module.path.method`` names whose calls are timed. The peer runs its pyramid adapters inside
 # its backbone and pools its dense map through the backbone's ``roi_extractor``.
 FVIT_STAGES = {
-    'ViT + pyramid adapter': (('backbone.forward', 'neck.0.forward'), ('backbone.forward',)),
+    'ViT + pyramid adapter': (('backbone.features', 'neck.0.forward'), ('backbone.forward',)),
     'FPN': (('neck.1.forward',), ('neck.forward',)),
     'RPN head + proposals': (('rpn_head.predict',), ('rpn_head.predict',)),
     'RoIAlign 7x7': (('roi_head.bbox_roi_extractor.forward',),) * 2,

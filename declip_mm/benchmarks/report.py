@@ -120,7 +120,8 @@ def md_fvit(r: dict) -> list:
               'score threshold: with random weights the fused scores are flat, so it is a '
               'property of the random model, not of the code (both use mmdet\'s '
               '`multiclass_nms`). "ViT + pyramid adapter" includes the decoupled last block '
-              '(ours: csa, two attentions; the peer: value-only, none).', '']
+              '(ours: csa, two attentions, no MLP; the peer: a value-only attention, a residual and '
+              'the MLP). Same-process figures: `tools/dev/bench_fvit_peer.py`.', '']
     return lines
 
 

@@ -12,6 +12,7 @@ one process removes that. A third variant runs our ordinary blocks through
     python tools/dev/bench_backbone_peer.py --clim-repo /tmp/clim [--rounds 10]
 """
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -22,12 +23,12 @@ import time
 import torch
 
 
-def build_peer_backbone(clim: str):
-    """CLIM's ``CLIPViT`` (F-VLM ViT-B/16 config values) on its own open_clip copy.
-
-    Its ``ovdet`` modules are imported while ``open_clip`` names the bundled copy, which they
-    keep; the installed open_clip is restored afterwards for declip_mm.
-    """
+@contextlib.contextmanager
+def bundled_open_clip(clim: str):
+    """While active, ``open_clip`` names the copy bundled in the CLIM checkout ``clim``, and
+    CLIM's ``ovdet`` package is importable (and imported: it registers its mmdet modules, bound
+    to that copy, which they keep). Build the peer's models inside; the installed open_clip is
+    restored afterwards for declip_mm."""
     src = os.path.join(clim, 'src', 'open_clip')
     installed = {k: v for k, v in sys.modules.items() if k.split('.')[0] == 'open_clip'}
     for k in installed:
@@ -35,22 +36,32 @@ def build_peer_backbone(clim: str):
     spec = importlib.util.spec_from_file_location(
         'open_clip', os.path.join(src, '__init__.py'), submodule_search_locations=[src])
     sys.modules['open_clip'] = module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.path.insert(0, os.path.join(clim, 'ovdet'))
+    try:
+        spec.loader.exec_module(module)
+        if os.path.join(clim, 'ovdet') not in sys.path:
+            sys.path.insert(0, os.path.join(clim, 'ovdet'))
+        from mmdet.utils import register_all_modules
+        register_all_modules()
+        importlib.import_module('ovdet')  # registers CLIPViT, FVLM, ... on the bundled copy
+        yield
+    finally:
+        for k in [k for k in sys.modules if k.split('.')[0] == 'open_clip']:
+            del sys.modules[k]
+        sys.modules.update(installed)
+
+
+def build_peer_backbone(clim: str):
+    """CLIM's ``CLIPViT`` (F-VLM ViT-B/16 config values) on its own open_clip copy."""
     from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    register_all_modules()
-    importlib.import_module('ovdet')  # registers CLIPViT, bound to the bundled open_clip
-    for k in [k for k in sys.modules if k.split('.')[0] == 'open_clip']:
-        del sys.modules[k]
-    sys.modules.update(installed)
-    torch.manual_seed(0)
-    peer = MODELS.build(dict(
-        type='CLIPViT', model_name='ViT-B-16', cache_dir=None, pretrained=None,
-        out_indices=[3, 5, 7, 11], norm_cfg=dict(type='BN', requires_grad=True),
-        roi_extractor=dict(type='SingleRoIExtractor', out_channels=512, featmap_strides=[16],
-                           roi_layer=dict(type='RoIAlign', output_size=1, sampling_ratio=0,
-                                          use_torchvision=True))))
+    with bundled_open_clip(clim):
+        torch.manual_seed(0)
+        peer = MODELS.build(dict(
+            type='CLIPViT', model_name='ViT-B-16', cache_dir=None, pretrained=None,
+            out_indices=[3, 5, 7, 11], norm_cfg=dict(type='BN', requires_grad=True),
+            roi_extractor=dict(type='SingleRoIExtractor', out_channels=512,
+                               featmap_strides=[16],
+                               roi_layer=dict(type='RoIAlign', output_size=1, sampling_ratio=0,
+                                              use_torchvision=True))))
     peer.init_weights()
     return peer.eval()
 

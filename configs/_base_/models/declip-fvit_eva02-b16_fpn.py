@@ -37,6 +37,9 @@ model = dict(
     rpn_head=dict(num_convs=2),
     roi_head=dict(
         type='DeCLIPFViTRoIHead',
+        # F-ViT's 7x7 RoIAlign (sampling_ratio 0, aligned); torchvision's kernel gives the same
+        # features and gradients as mmcv's, bit for bit, 1.5-2x faster on CPU (README Performance).
+        bbox_roi_extractor=dict(roi_layer=dict(use_torchvision=True)),
         vlm_roi_extractor=dict(
             type='SingleRoIExtractor',
             roi_layer=dict(type='RoIAlign', output_size=1, sampling_ratio=0,
