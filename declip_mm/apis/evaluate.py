@@ -12,7 +12,7 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
-from .train import default_work_dir
+from .train import load_run_config
 
 
 def test_config(config: str, work_dir: Optional[str] = None, show_dir: Optional[str] = None,
@@ -31,13 +31,8 @@ def test_config(config: str, work_dir: Optional[str] = None, show_dir: Optional[
         cfg_options: ``{dotted key: value}`` overrides (``--cfg-options``).
         launcher: ``none``, ``pytorch``, ``slurm`` or ``mpi``.
     """
-    from ..engine.config_tools import enable_visualization, load_config
-    cfg = load_config(config, cfg_options)
-    cfg.launcher = launcher
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = default_work_dir(config)
+    from ..engine.config_tools import enable_visualization
+    cfg = load_run_config(config, work_dir, cfg_options, launcher)
     cfg.load_from = None  # loaded explicitly (strictly) by test()
     cfg.resume = False
     if show_dir:

@@ -33,6 +33,26 @@ def default_work_dir(config: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
 
 
+def load_run_config(config: str, work_dir: Optional[str], cfg_options: Optional[dict],
+                    launcher: str) -> Config:
+    """Read ``config`` with overrides and set the launcher and the work dir.
+
+    Args:
+        config: config file.
+        work_dir: the work dir; None keeps the config's, else ``./work_dirs/<config name>``.
+        cfg_options: ``{dotted key: value}`` overrides.
+        launcher: ``none``, ``pytorch``, ``slurm`` or ``mpi``.
+    """
+    from ..engine.config_tools import load_config
+    cfg = load_config(config, cfg_options)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = default_work_dir(config)
+    return cfg
+
+
 def train_config(config: str, work_dir: Optional[str] = None, resume: Optional[str] = None,
                  amp: bool = False, auto_scale_lr: bool = False,
                  cfg_options: Optional[dict] = None, launcher: str = 'none') -> Config:
@@ -49,13 +69,7 @@ def train_config(config: str, work_dir: Optional[str] = None, resume: Optional[s
         cfg_options: ``{dotted key: value}`` overrides (``--cfg-options``).
         launcher: ``none``, ``pytorch``, ``slurm`` or ``mpi``.
     """
-    from ..engine.config_tools import load_config
-    cfg = load_config(config, cfg_options)
-    cfg.launcher = launcher
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = default_work_dir(config)
+    cfg = load_run_config(config, work_dir, cfg_options, launcher)
     if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
