@@ -45,7 +45,7 @@ def test_distiller_context_loss_on_instance_maps(cfg):
     model.init_weights()
     data = model.data_preprocessor(pseudo_collate([ds[i] for i in range(N)]), True)
     losses = model(**data, mode='loss')
-    ctx = float(losses['loss_context'])
+    ctx = float(losses['loss_context'].detach())
     assert np.isfinite(ctx) and 0.0 < ctx < cfg.model.context_loss.loss_weight * 2 * 8
     # the teacher's features are the scenes' instance structure: a perfect affinity AUC
     feats = model.vfm(data['inputs']['vfm'], data['data_samples'])

@@ -44,8 +44,8 @@ def test_affinity_auc_uses_foreground_pairs_of_one_image_only():
     labels2 = torch.cat([labels, torch.tensor([[1, 2, 2, 0]])])
     sim2 = torch.cat([sim, torch.tensor([[[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.95, 0.0],
                                            [0.0, 0.95, 1.0, 0.0], [0.0] * 4]])])
-    # positives 0.4, 0.95; negatives 0.5, 0.1, 0.0, 0.0: wins 2 + 4 = 6 of 8
-    assert affinity_auc(sim2, labels2) == 0.75
+    # positives 0.4, 0.95; negatives 0.5, 0.1, 0.0, 0.0: wins 3 + 4 = 7 of 8
+    assert affinity_auc(sim2, labels2) == 0.875
 
 
 def test_feature_and_context_similarity_are_cosines():

@@ -19,7 +19,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ...registry import MODELS
-from ...utils.errors import DataError
+from ...utils.errors import ConfigError, DataError
 
 
 def instance_codebook(num_slots: int, dim: int, seed: int = 0) -> Tensor:
@@ -50,10 +50,27 @@ def instance_fractions(instance_map: Tensor, patch: int, num_slots: int) -> Tens
     return F.avg_pool2d(one_hot, patch)
 
 
-def gt_patch_features(instance_map: Tensor, codebook: Tensor, patch: int) -> Tensor:
-    """``(B, H, W)`` ids -> ``(B, dim, h, w)`` patch features: histogram-weighted codebook rows."""
+def gt_patch_features(instance_map: Tensor, codebook: Tensor, patch: int,
+                      background: Optional[Tensor] = None) -> Tensor:
+    """``(B, H, W)`` ids -> ``(B, dim, h, w)`` patch features: histogram-weighted codebook rows.
+
+    Args:
+        instance_map: ``(B, H, W)`` ids (0: background).
+        codebook: ``(S, dim)`` one row per id (row 0: the shared background vector).
+        patch: patch side.
+        background: optional ``(dim, h, w)`` per-patch background vectors that replace row 0
+            (background as many unrelated regions instead of one object).
+    """
     frac = instance_fractions(instance_map, patch, codebook.shape[0])
-    return torch.einsum('bshw,sd->bdhw', frac, codebook.to(frac.device))
+    feats = torch.einsum('bshw,sd->bdhw', frac, codebook.to(frac.device))
+    if background is not None:
+        if tuple(background.shape[1:]) != tuple(frac.shape[-2:]):
+            raise DataError(f'background vectors {tuple(background.shape)} do not match the '
+                            f'{tuple(frac.shape[-2:])} patch grid')
+        bg = background.to(frac.device)
+        feats = feats + frac[:, :1] * (bg.unsqueeze(0) - codebook[0].to(frac.device).view(
+            1, -1, 1, 1))
+    return feats
 
 
 def batch_instance_maps(data_samples: Optional[Sequence]) -> Tensor:
@@ -76,16 +93,31 @@ class DeCLIPGTInstanceTeacher(BaseModule):
         dim: feature width.
         max_instances: largest instance id (the codebook has ``max_instances + 1`` rows).
         seed: codebook seed.
+        background: ``'shared'`` (one vector: the background is one region, as a VFM that
+            groups it) or ``'distinct'`` (one vector per patch position: background patches
+            are unrelated to each other, so only same-object pairs are similar).
     """
 
     needs_data_samples = True
     """The distiller passes the batch's data samples to ``forward``."""
 
     def __init__(self, patch_size: int = 8, dim: int = 64, max_instances: int = 15,
-                 seed: int = 0, init_cfg: Optional[dict] = None):
+                 seed: int = 0, background: str = 'shared', init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        if background not in ('shared', 'distinct'):
+            raise ConfigError(f"DeCLIPGTInstanceTeacher: background must be 'shared' or "
+                              f"'distinct', got {background!r}")
         self.patch_size, self.dim, self.seed = int(patch_size), int(dim), int(seed)
+        self.background = background
         self.register_buffer('codebook', instance_codebook(max_instances + 1, dim, seed), False)
+
+    def background_vectors(self, grid: Sequence[int]) -> Optional[Tensor]:
+        """``(dim, h, w)`` per-patch background vectors (``'distinct'``), else None."""
+        if self.background == 'shared':
+            return None
+        h, w = grid
+        rows = instance_codebook(h * w, self.dim, self.seed + 1)
+        return rows.t().reshape(self.dim, h, w)
 
     @property
     def out_channels(self) -> int:
@@ -98,4 +130,6 @@ class DeCLIPGTInstanceTeacher(BaseModule):
         if maps.shape[0] != images.shape[0]:
             raise DataError(f'DeCLIPGTInstanceTeacher: {maps.shape[0]} instance maps for '
                             f'{images.shape[0]} images')
-        return gt_patch_features(maps, self.codebook, self.patch_size)
+        grid = [-(-n // self.patch_size) for n in maps.shape[-2:]]
+        return gt_patch_features(maps, self.codebook, self.patch_size,
+                                 self.background_vectors(grid))

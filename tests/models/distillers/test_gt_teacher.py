@@ -56,3 +56,17 @@ def test_teacher_needs_instance_maps():
         teacher(torch.zeros(1, 3, 64, 64), None)
     with pytest.raises(DataError, match='instance maps in the batch'):
         teacher(torch.zeros(1, 3, 64, 64), [BaseDataElement()])
+
+
+def test_distinct_background_leaves_only_same_object_pairs_similar():
+    teacher = DeCLIPGTInstanceTeacher(patch_size=2, dim=512, background='distinct')
+    ids = torch.zeros(1, 8, 8, dtype=torch.long)
+    ids[0, :4, :4] = 1
+    sim = feature_similarity(teacher(torch.zeros(1, 3, 8, 8), [sample(ids[0])]))[0]
+    labels = patch_instance_labels(ids, 2)[0]
+    bg = labels == 0
+    off_diag = ~torch.eye(16, dtype=torch.bool)
+    assert float(sim[bg][:, bg][off_diag[bg][:, bg]].abs().max()) < 0.3
+    assert torch.allclose(sim[labels == 1][:, labels == 1], torch.ones(4, 4), atol=1e-5)
+    with pytest.raises(Exception, match="'shared' or 'distinct'"):
+        DeCLIPGTInstanceTeacher(background='none')
