@@ -8,7 +8,8 @@ of the content map and of the context features. The teachers are rated on the sa
 it already holds) and ``<out>/sweep.md``.
 
 Teachers (``TEACHERS``): ``none`` (content only), ``gt`` (the upper bound,
-``DeCLIPGTInstanceTeacher``), ``simmim`` (the shipped SimMIM stand-in VFM).
+``DeCLIPGTInstanceTeacher`` with unrelated background patches), ``gt-shared`` (the same with
+one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM).
 """
 import json
 import os
@@ -19,11 +20,14 @@ import time
 from typing import Dict, List, Optional, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GT_CONFIG = 'configs/ovshapes/declip_distill-context-gt_ovshapes.py'
 TEACHERS = {
-    'none': 'configs/ovshapes/declip_distill_ovshapes.py',
-    'gt': 'configs/ovshapes/declip_distill-context-gt_ovshapes.py',
-    'simmim': 'configs/ovshapes/declip_distill-context_ovshapes.py',
+    'none': ('configs/ovshapes/declip_distill_ovshapes.py', []),
+    'gt': (GT_CONFIG, ['model.vfm.background=distinct']),
+    'gt-shared': (GT_CONFIG, ['model.vfm.background=shared']),
+    'simmim': ('configs/ovshapes/declip_distill-context_ovshapes.py', []),
 }
+"""Teacher name -> (distillation config, extra ``--cfg-options``)."""
 KEYS = ('all', 'base', 'novel', 'miou', 'miou_novel', 'auc_content', 'auc_context')
 
 
@@ -157,7 +161,8 @@ def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence
         work = os.path.join(out, name)
         opts = distill_options(data_root, seed, distill_scenes, epochs, lr,
                                None if teacher == 'none' else weight)
-        secs = train(TEACHERS[teacher], work, opts, os.path.join(out, 'logs', f'{name}.log'))
+        config, extra = TEACHERS[teacher]
+        secs = train(config, work, opts + extra, os.path.join(out, 'logs', f'{name}.log'))
         t0 = time.time()
         ckpt = os.path.join(work, f'declip_backbone_epoch_{epochs}.pth')
         row = probe.evaluate(probe.load_visual(ckpt, 'csa'), text, scenes)
