@@ -1,16 +1,11 @@
 """Test setup: no model hub is ever contacted, everything runs on CPU with tiny models."""
 import os
-import sys
 import tempfile
 
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
 os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 # the text-embedding cache of the tests goes to a fresh folder, not the user's cache
 os.environ.setdefault('DECLIP_MM_TEXT_CACHE', tempfile.mkdtemp(prefix='declip_mm_text_cache_'))
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 import pytest  # noqa: E402
 import torch  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""tools/demo.py: words in, pictures out, for a detector and the training-free segmentor.
+"""tools/demo.py and declip_mm.apis.demo: words in, pictures out, for a detector and the
+training-free segmentor.
 
 The models are the OV-Shapes configs with tiny random weights (``init_cfg=None``): the checks
 are on the pictures (a valid PNG of the input's size, drawn pixels changed, the legend's
@@ -11,8 +12,10 @@ import numpy as np
 import pytest
 import torch
 
+from declip_mm.apis import visualize
+from declip_mm.apis.demo import demo
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tools'))
 RANDOM_WEIGHTS = ['model.backbone.init_cfg=None', 'model.text_encoder.init_cfg=None']
 
 
@@ -40,39 +43,36 @@ def changed_fraction(a: np.ndarray, b: np.ndarray) -> float:
 
 # ---------------------------------------------------------------------------- helpers
 def test_draw_factor_and_enlarge():
-    import demo
     from mmdet.structures import DetDataSample
     from mmengine.structures import InstanceData
-    assert demo.draw_factor(64, 64, 256) == 4
-    assert demo.draw_factor(50, 100, 256) == 6   # ceil(256 / 50)
-    assert demo.draw_factor(300, 451, 256) == 1
-    assert demo.draw_factor(64, 64, 0) == 1
+    assert visualize.draw_factor(64, 64, 256) == 4
+    assert visualize.draw_factor(50, 100, 256) == 6   # ceil(256 / 50)
+    assert visualize.draw_factor(300, 451, 256) == 1
+    assert visualize.draw_factor(64, 64, 0) == 1
     sample = DetDataSample(pred_instances=InstanceData(bboxes=torch.tensor([[1., 2., 3., 4.]])))
     image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    big, sample = demo.enlarge(image, sample, 2, 'mmdet')
+    big, sample = visualize.enlarge(image, sample, 2, 'mmdet')
     assert big.shape == (4, 6, 3) and (big[1, 3] == image[0, 1]).all()
     assert sample.pred_instances.bboxes.tolist() == [[2., 4., 6., 8.]]
 
 
 def test_unpaint_low_scores():
-    import demo
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     scores = torch.tensor([[[0.9, 0.2]], [[0.1, 0.3]]])      # 2 classes, 1 x 2 pixels
     sample = SegDataSample(seg_logits=PixelData(data=scores),
                            pred_sem_seg=PixelData(data=torch.tensor([[[0, 1]]])))
-    out = demo.unpaint_low_scores(sample, 0.5)
+    out = visualize.unpaint_low_scores(sample, 0.5)
     assert out.pred_sem_seg.data.tolist() == [[[0, 255]]]   # best score 0.3 < 0.5
 
 
 # ---------------------------------------------------------------------------- pictures
 def test_detection_demo_draws_boxes_on_an_image_of_the_input_size(photo, tmp_path):
     import cv2
-    import demo
     cfg = load_cfg('fvit_tiny-declip_ovshapes.py',
                    RANDOM_WEIGHTS + ['model.text_encoder.cache_dir=None'])
     torch.manual_seed(0)
-    outs = demo.demo([photo], ['cat', 'red circle', 'blue bar'], cfg, None, str(tmp_path),
+    outs = demo([photo], ['cat', 'red circle', 'blue bar'], cfg, None, str(tmp_path),
                      score_thr=0.0, random_weights=True)
     assert outs == [str(tmp_path / 'chelsea.png')]
     drawn, original = cv2.imread(outs[0]), cv2.imread(photo)
@@ -85,11 +85,10 @@ def test_segmentation_demo_paints_masks_and_a_legend(photo, tmp_path):
     """Training-free: words in, mask picture out, no training; the legend swatches carry the
     colours of the words found."""
     import cv2
-    import demo
     cfg = load_cfg('seg_training-free_tiny-declip_ovshapes.py', RANDOM_WEIGHTS)
     words = ['cat', 'sofa', 'wall']
     torch.manual_seed(0)
-    out = demo.demo([photo], words, cfg, None, str(tmp_path), random_weights=True)[0]
+    out = demo([photo], words, cfg, None, str(tmp_path), random_weights=True)[0]
     drawn = cv2.imread(out)[..., ::-1]
     original = cv2.imread(photo)[..., ::-1]
     assert drawn.shape == original.shape
@@ -98,7 +97,7 @@ def test_segmentation_demo_paints_masks_and_a_legend(photo, tmp_path):
     row = max(8, int(round(22 * max(0.3, 300 / 450.0))))
     swatch = drawn[row // 6 + row // 6 + 2, row // 4 + 2]
     assert min(np.abs(swatch.astype(int) - np.array(c)).max()
-               for c in demo.distinct_colours(len(words))) <= 2
+               for c in visualize.distinct_colours(len(words))) <= 2
 
 
 def test_demo_command_line(tmp_path):

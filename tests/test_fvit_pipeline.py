@@ -10,7 +10,6 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'models', 'detectors'))
 CONFIG = os.path.join(ROOT, 'configs', 'ovcoco', 'declip_fvit.py')
 
 
@@ -70,7 +69,7 @@ def tiny_options(data_root: str, cache_dir: str) -> list:
 
 @pytest.fixture(scope='module')
 def tiny_coco(tmp_path_factory):
-    from fvit_tiny import make_tiny_coco_tree
+    from declip_mm.testing.fvit import make_tiny_coco_tree
     root = str(tmp_path_factory.mktemp('ovcoco') / 'coco')
     make_tiny_coco_tree(root, num_train=4, num_val=2, size=96)
     proc = run_tool('tools/dataset_converters/coco2ov.py', root, cwd=ROOT)

@@ -1,4 +1,4 @@
-"""tools/ovshapes/main_job.py helpers: the detectors are scored on exactly the scenes tested.
+"""declip_mm.ovshapes (main job) helpers: the detectors are scored on exactly the scenes tested.
 
 mmdet's CocoMetric scores every image of its ``ann_file``; evaluating the first ``n`` scenes of
 a larger split against the whole file counted the other scenes' objects as missed (every AP
@@ -7,12 +7,9 @@ against a json of the first ``n`` scenes.
 """
 import json
 import os
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tools', 'ovshapes'))
-
-import main_job  # noqa: E402
+from declip_mm.ovshapes import main_job
+from declip_mm.ovshapes.data import first_scenes_annotations
 
 
 def write_split(root, n_images):
@@ -28,7 +25,7 @@ def write_split(root, n_images):
 
 def test_first_scenes_annotations_trims_to_the_evaluated_scenes(tmp_path):
     write_split(tmp_path, 5)
-    path = main_job.first_scenes_annotations(str(tmp_path), 'test', 3)
+    path = first_scenes_annotations(str(tmp_path), 'test', 3)
     assert os.path.basename(path) == 'annotations_first3.json'
     coco = json.loads(open(path).read())
     assert [im['id'] for im in coco['images']] == [1, 2, 3]
@@ -36,13 +33,13 @@ def test_first_scenes_annotations_trims_to_the_evaluated_scenes(tmp_path):
     assert len(coco['annotations']) == 6 and coco['categories'][0]['name'] == 'red circle'
     # the whole file when it holds no more than n scenes
     full = str(tmp_path / 'test' / 'annotations.json')
-    assert main_job.first_scenes_annotations(str(tmp_path), 'test', 5) == full
-    assert main_job.first_scenes_annotations(str(tmp_path), 'test', 9) == full
+    assert first_scenes_annotations(str(tmp_path), 'test', 5) == full
+    assert first_scenes_annotations(str(tmp_path), 'test', 9) == full
 
 
 def test_test_options_point_dataset_and_metric_at_the_same_file(tmp_path):
     write_split(tmp_path, 4)
-    opts = dict(o.split('=', 1) for o in main_job.data_options(str(tmp_path), 16, 2)['test'])
+    opts = main_job.data_options(str(tmp_path), 16, 2)['test']
     ann = opts['test_dataloader.dataset.ann_file']
     assert ann == opts['test_evaluator.ann_file'] and ann.endswith('annotations_first2.json')
     assert 'test_dataloader.dataset.indices' not in opts

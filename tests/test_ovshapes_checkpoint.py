@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from declip_mm.datasets.ov_shapes import OV_SHAPES_CLIP, SPLITS, TINY_CLIP_CHECKPOINT, make_scenes
-from declip_mm.datasets.ov_shapes import probe
+from declip_mm.ovshapes import probe
 
 GATE = 80.0  # zero-shot crop classification, 30 classes, % (docs/ovshapes.md)
 

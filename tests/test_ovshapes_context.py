@@ -18,7 +18,8 @@ import sys
 
 import pytest
 
-from declip_mm.datasets.ov_shapes import SPLITS, make_scenes, probe, write_split
+from declip_mm.datasets.ov_shapes import SPLITS, make_scenes, write_split
+from declip_mm.ovshapes import probe
 from declip_mm.datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,6 +1,7 @@
 """Packaging as OpenMMLab projects do it (issue 18.8): one version string with a compatibility
 check, mminstall.txt and run-time requirements, configs and tools under declip_mm/.mim, the
-``declip_mm`` registry scope, portable saved configs, and mmdet's flags in tools/."""
+``declip_mm`` registry scope and portable saved configs (mmdet's tool flags:
+tests/apis/test_entry_configs.py)."""
 import importlib.util
 import os
 import re
@@ -240,57 +241,3 @@ def test_dumped_ovshapes_config_loads_the_shipped_weights_elsewhere(tmp_path, mo
     mine = next(v for k, v in own.items() if k.endswith('conv1.weight'))
     torch.testing.assert_close(mine, state[key].to(mine.dtype), rtol=0, atol=0)
     assert mine.abs().sum() > 0
-
-
-# --------------------------------------------------------------------------- tool flags
-def tool(name: str):
-    sys.path.insert(0, os.path.join(ROOT, 'tools'))
-    return load_module(f'declip_tool_{name}', os.path.join(ROOT, 'tools', f'{name}.py'))
-
-
-def test_test_py_show_wait_time_and_tta_for_mmdet():
-    test = tool('test')
-    cfg_path = os.path.join(ROOT, 'configs/ovshapes/fvit_tiny-declip_ovshapes.py')
-    args = test.parse_args([cfg_path, 'x.pth', '--show', '--wait-time', '0.5', '--tta'])
-    assert (args.show, args.wait_time, args.tta) == (True, 0.5, True)
-    with pytest.warns(UserWarning):
-        cfg = test.build_config(args)
-    hook = cfg.default_hooks.visualization
-    assert (hook.draw, hook.show, hook.wait_time) == (True, True, 0.5)
-    assert cfg.model.type == 'DetTTAModel' and cfg.model.module.type == 'DeCLIPFViT'
-    tta = cfg.test_dataloader.dataset.pipeline[-1]
-    assert tta.type == 'TestTimeAug'
-    assert [t['prob'] for t in tta.transforms[0]] == [1.0, 0.0]
-    pack = tta.transforms[1][0]
-    assert pack['type'] == 'PackDetInputs' and {'flip', 'flip_direction', 'text'} <= set(
-        pack['meta_keys'])
-    assert test.parse_args([cfg_path, 'x.pth']).wait_time == 2
-
-
-def test_test_py_tta_for_mmseg_needs_the_config_entries(tmp_path):
-    """mmseg's default runtime gives ``tta_model`` (SegTTAModel); the pipeline must be given."""
-    from declip_mm.utils.errors import ConfigError
-    test = tool('test')
-    cfg_path = os.path.join(ROOT, 'configs/ovshapes/seg_training-free_tiny-declip_ovshapes.py')
-    with pytest.raises(ConfigError, match='--tta needs tta_pipeline in the config'):
-        test.build_config(test.parse_args([cfg_path, 'x.pth', '--tta']))
-    with_tta = tmp_path / 'with_tta.py'
-    with_tta.write_text(f"_base_ = [{cfg_path!r}]\n"
-                        "tta_pipeline = [dict(type='LoadImageFromFile')]\n")
-    cfg = test.build_config(test.parse_args([str(with_tta), 'x.pth', '--tta']))
-    assert cfg.model.type == 'SegTTAModel'
-    assert cfg.model.module.type == 'DeCLIPTrainingFreeSegmentor'
-    assert cfg.test_dataloader.dataset.pipeline == [dict(type='LoadImageFromFile')]
-
-
-def test_train_py_auto_scale_lr():
-    from declip_mm.utils.errors import ConfigError
-    train = tool('train')
-    cfg_path = os.path.join(ROOT, 'configs/ovshapes/fvit_tiny-declip_ovshapes.py')
-    assert train.build_config(train.parse_args([cfg_path])).auto_scale_lr.enable is False
-    cfg = train.build_config(train.parse_args([cfg_path, '--auto-scale-lr']))
-    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=8)
-    bad = os.path.join(ROOT, 'configs/ovshapes/declip_distill_ovshapes.py')
-    with pytest.raises(ConfigError, match='--auto-scale-lr needs auto_scale_lr'):
-        train.build_config(train.parse_args([bad, '--auto-scale-lr',
-                                             '--cfg-options', 'auto_scale_lr=None']))

@@ -2,7 +2,6 @@
 pushed through the detection (F-ViT) and segmentation (training-free, CAT-Seg) pipelines with
 tiny random models. Nothing is downloaded: the quokka is used only if its wheel is cached."""
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +10,6 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'models', 'detectors'))
 SIZES = {'astronaut.png': (512, 512), 'coffee.png': (400, 600), 'chelsea.png': (300, 451),
          'rocket.png': (427, 640), 'quokka.jpg': (643, 960)}
 BASE = ('person', 'cup', 'saucer', 'cat', 'tower', 'quokka')  # the others play novel
@@ -114,7 +112,7 @@ def test_real_photos_through_fvit_train_and_test_pipelines(photos):
     from mmengine.registry import init_default_scope
 
     import declip_mm  # noqa: F401
-    from fvit_tiny import tiny_fvit_cfg
+    from declip_mm.testing.fvit import tiny_fvit_cfg
     init_default_scope('mmdet')
     root, ann = photos
     names = tuple(c['name'] for c in coco(ann)['categories'])

@@ -30,28 +30,11 @@ tower against ``DeCLIPTextEncoder(arch)``); without it, an ensembled backbone's 
 DeCLIP_CATSeg branch); ``OUT`` is a ``DeCLIPCATSeg`` checkpoint for ``tools/test.py`` with the
 CAT-Seg configs (key table: ``declip_mm/checkpoint/layouts/catseg_official.py``); ``--arch``
 names the CLIP size the file must hold (default ``EVA02-CLIP-B-16``; JSON: its vision width).
+A command line over ``declip_mm.apis.convert``.
 """
 import argparse
-import json
-from typing import Optional, Union
 
-from _bootstrap import run_main
-
-
-def parse_arch(spec: Optional[str]) -> Union[str, dict, None]:
-    """An arch name, a JSON file of the EVA-CLIP model-config form, or inline JSON."""
-    from declip_mm.utils.errors import ConfigError
-    if spec is None:
-        return None
-    try:
-        if spec.lstrip().startswith('{'):
-            return json.loads(spec)
-        if spec.endswith('.json'):
-            with open(spec, encoding='utf-8') as f:
-                return json.load(f)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f'--arch {spec}: {type(err).__name__}: {err}') from None
-    return spec
+from declip_mm.apis.cli import run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -73,42 +56,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def convert_clipself_fvit_file(args: argparse.Namespace) -> None:
-    """``--from clipself-fvit``: CLIPSelf F-ViT checkpoint -> ``{'state_dict': ...}``."""
-    from declip_mm.checkpoint import read_checkpoint
-    from declip_mm.checkpoint.layouts.clipself_fvit import check_fits, convert_clipself_fvit
-    from declip_mm.engine.atomic_io import atomic_torch_save
-    out = convert_clipself_fvit(read_checkpoint(args.input))
-    if args.config:
-        from mmdet.registry import MODELS
-        from mmengine.config import Config
-        from mmengine.registry import init_default_scope
-        import declip_mm  # noqa: F401
-        init_default_scope('mmdet')
-        check_fits(out, MODELS.build(Config.fromfile(args.config).model).state_dict())
-    atomic_torch_save({'state_dict': out, 'meta': {'converted_from': 'clipself-fvit'}},
-                      args.output)
-    print(f'wrote {args.output}: {len(out)} DeCLIPFViT tensors')
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
+    from declip_mm.apis import convert
     if args.source == 'clipself-fvit':
-        return convert_clipself_fvit_file(args)
-    from declip_mm.checkpoint import read_checkpoint
-    from declip_mm.checkpoint.export import export, summary
-    from declip_mm.engine.atomic_io import atomic_torch_save
-    if args.source == 'catseg-official':
-        from declip_mm.checkpoint.layouts import catseg_official
-        arch = parse_arch(args.arch) or 'EVA02-CLIP-B-16'  # a name, or JSON with the width
-        size = arch['vision_cfg']['width'] if isinstance(arch, dict) else arch
-        sd = catseg_official.convert(read_checkpoint(args.input), size, source=args.input)
-        atomic_torch_save(dict(state_dict=sd, meta=dict(converted_from=args.input)), args.output)
-        print(f'wrote {args.output}: {len(sd)} DeCLIPCATSeg tensors')
-        return
-    out = export(read_checkpoint(args.input), args.layout, parse_arch(args.arch), args.input)
-    atomic_torch_save(out, args.output)
-    print(f'wrote {args.output}: {summary(out)}')
+        n = convert.convert_clipself_fvit_file(args.input, args.output, args.config)
+        print(f'wrote {args.output}: {n} DeCLIPFViT tensors')
+    elif args.source == 'catseg-official':
+        n = convert.convert_catseg_file(args.input, args.output, convert.parse_arch(args.arch))
+        print(f'wrote {args.output}: {n} DeCLIPCATSeg tensors')
+    else:
+        summary = convert.export_encoder_file(args.input, args.output, args.layout,
+                                              convert.parse_arch(args.arch))
+        print(f'wrote {args.output}: {summary}')
 
 
 if __name__ == '__main__':

@@ -16,18 +16,12 @@ entries, their ``(C, D)`` embeddings (each row the L2-normalised mean of the cla
 embeddings, each of those the normalised template ensemble), the templates and their style,
 the embedding of "background" with ``--background``, and the text weights' fingerprint. Give it
 to a detector as ``class_embeddings=`` (``DeCLIPFViT`` / ``DeCLIPVocabulary``) or to
-``DeCLIPRegionTextClassifier(class_embeddings=...)``.
+``DeCLIPRegionTextClassifier(class_embeddings=...)``. A command line over
+``declip_mm.apis.text_embeddings.dump_text_embeddings``.
 """
 import argparse
 
-from _bootstrap import run_main
-
-from convert_checkpoint import parse_arch  # noqa: E402
-
-
-def parse_templates(spec: str):
-    """A template-set name, or a ``|``-separated list of templates with ``{}``."""
-    return spec.split('|') if '{}' in spec else spec
+from declip_mm.apis.cli import run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,27 +44,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    import torch
-    from declip_mm.models.text import DeCLIPTextEncoder
-    from declip_mm.vocab import (ClassEmbeddings, check_vocabulary, resolve_vocabulary,
-                                 save_class_embeddings)
-    vocab = resolve_vocabulary(args.vocab, free_text=True)
-    check_vocabulary(vocab)
-    encoder = DeCLIPTextEncoder(parse_arch(args.arch), templates=parse_templates(args.templates),
-                                cache_dir=args.cache_dir,
-                                init_cfg=dict(type='Pretrained', checkpoint=args.checkpoint))
-    encoder.init_weights()
-    encoder.to(args.device).eval()
-    with torch.no_grad():
-        emb = encoder.encode_classes(vocab).float().cpu()
-        background = (encoder.encode_classes(['background'])[0].float().cpu()
-                      if args.background else None)
-    tpl = encoder.templates
-    save_class_embeddings(args.out, ClassEmbeddings(
-        emb, list(vocab), list(tpl.templates), tpl.style, background, encoder.fingerprint()))
-    print(f'wrote {args.out}: {emb.shape[0]} classes x {emb.shape[1]} dims, '
-          f'{len(tpl)} {tpl.style} templates'
-          f'{", with a background row" if background is not None else ""}')
+    from declip_mm.apis.convert import parse_arch
+    from declip_mm.apis.text_embeddings import dump_text_embeddings, parse_templates
+    emb = dump_text_embeddings(parse_arch(args.arch), args.checkpoint, args.vocab, args.out,
+                               parse_templates(args.templates), args.background, args.cache_dir,
+                               args.device)
+    n, dim = emb.embeddings.shape
+    print(f'wrote {args.out}: {n} classes x {dim} dims, {len(emb.templates)} {emb.prompt_style} '
+          f'templates{", with a background row" if emb.background is not None else ""}')
 
 
 if __name__ == '__main__':

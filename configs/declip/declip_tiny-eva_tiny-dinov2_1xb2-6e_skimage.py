@@ -1,15 +1,16 @@
-# Tiny DeCLIP distillation on a CPU, offline, with random weights: 300 iterations, 6.7 min of CPU
-# time on a shared 2-core machine. A 4-block EVA02-style student (declip_mm.testing.TINY_EVA), a
-# 2-block DINOv2-style VFM (patch 14, 4 registers) and four CC0 / public-domain scikit-image
-# photos read in memory through skimage:// paths (declip_mm/datasets/distill/skimage_backend.py;
-# nothing is written to disk).
+# Tiny DeCLIP distillation on a CPU, offline, with random weights: 300 iterations (a measured
+# run: docs/distillation.md, "The tiny config"). A 4-block EVA02-style student
+# (declip_mm.testing.TINY_EVA), a 2-block DINOv2-style VFM (patch 14, 4 registers) and four
+# CC0 / public-domain scikit-image photos read in memory through skimage:// paths
+# (declip_mm/datasets/distill/skimage_backend.py; nothing is written to disk).
 # 4 photos x 25 repeats / batch 2 = 50 iterations per epoch, 6 epochs = 300 iterations.
 #   python tools/train.py configs/declip/declip_tiny-eva_tiny-dinov2_1xb2-6e_skimage.py
 #   bash tools/dist_train.sh configs/declip/declip_tiny-eva_tiny-dinov2_1xb2-6e_skimage.py 2
 #     (without GPUs the tools start gloo and wrap the CPU model in DDP themselves)
 # The official recipe (qq mode, Q context, k_proj frozen, warm-up then cosine over the rest, seed 0)
 # with the lr raised to 1e-3 (random tiny models move little at 1e-5) and a 20-iteration warm-up.
-_base_ = ['./_base_/distill_runtime_6e.py']
+_base_ = ['../_base_/schedules/declip-distill_adamw_6e.py',
+           '../_base_/default_runtime_distill.py']
 
 student_size, student_patch = 96, 8      # 12 x 12 token grid
 vfm_patch = 14

@@ -1,7 +1,8 @@
 # DeCLIP distillation of the OV-Shapes tiny CLIP -> the shipped tiny DeCLIP encoder
 # (declip_mm/assets/ovshapes/tiny_declip.pt; command and seed in docs/getting_started.md, section 5).
 #
-# The official recipe (configs/declip/_base_/distill_runtime_6e.py) on the proving ground:
+# The official recipe (configs/_base_/schedules/declip-distill_adamw_6e.py,
+# configs/_base_/default_runtime_distill.py) on the proving ground:
 # * student: the tiny CLIP image tower (OV_SHAPES_CLIP, 4 blocks of width 96, patch 8) in 'csa'
 #   mode, initialised from declip_mm/assets/ovshapes/tiny_clip.pt; content teacher: its frozen
 #   copy (plain CLIP tower); frozen parts: the official OpenAI-style list;
@@ -10,18 +11,17 @@
 #   14-40 px), crops at 32 px for the teacher (the tiny CLIP's crop-classification size);
 # * content loss only: no vision foundation model is available offline, so the context loss
 #   has weight 0. The distiller still builds a context teacher; a 2-block random DINOv2-style
-#   network stands in for it and its output is multiplied by 0 (it costs a few ms per batch);
-# * AdamW lr 3e-4 (the tiny CLIP moves little at the official 1e-5 in a few hundred steps;
-#   measured with content only, seed 0, 500 steps: csa region accuracy 14.4 -> 19.0 at 1e-4 and
-#   -> 24.4 at 3e-4),
-#   fp32, batch 16, 4 epochs of 2000 scenes; alpha-ensembled backbone (alpha 0.7, as for B)
-#   written after every epoch.
+#   network stands in for it and its output is multiplied by 0;
+# * AdamW lr 3e-4 (the tiny CLIP moves little at the official 1e-5 in a few hundred steps; the
+#   lr comparison is in docs/getting_started.md, section 5), fp32, batch 16, 4 epochs of 2000
+#   scenes; alpha-ensembled backbone (alpha 0.7, as for B) written after every epoch.
 #
 #   python tools/ovshapes/make_data.py --splits train_base --num 2000
 #   python tools/train.py configs/ovshapes/declip_distill_ovshapes.py
 #   python tools/ovshapes/eval_dense.py \
 #       --checkpoint work_dirs/declip_distill_ovshapes/declip_backbone_epoch_4.pth
-_base_ = ['../declip/_base_/distill_runtime_6e.py']
+_base_ = ['../_base_/schedules/declip-distill_adamw_6e.py',
+           '../_base_/default_runtime_distill.py']
 
 # modules, not names: a config keeps no imported constants, and shipped files are named
 # 'declip_mm://...' (resolved where they are read), so a saved config holds no machine paths

@@ -10,9 +10,8 @@
 #   (train_base split); the 6 novel ones get zero loss weight and are fused with beta at test;
 # * data: OV-Shapes at its native 64 x 64 (train_base -> test), OVCocoMetric base / novel AP50;
 # * a narrow FPN (32 channels, 4 levels: strides 2-16 cover the 64 px scenes), 64 RoIs per
-#   image, a box head of 2 FCs (256) without F-ViT's 4 shared convs (they cost most of the CPU
-#   time here), and a short AdamW schedule: well under a second per iteration of 8 images on
-#   a CPU core.
+#   image, a box head of 2 FCs (256) without F-ViT's 4 shared convs (they would dominate the
+#   CPU time here), and a short AdamW schedule (run times: docs/getting_started.md).
 #
 #   python tools/ovshapes/main_job.py                      # everything (bash tools/run_main.sh)
 #   python tools/train.py configs/ovshapes/fvit_tiny-declip_ovshapes.py

@@ -1,7 +1,8 @@
 """The context half of DeCLIP on OV-Shapes: distil with context teacher x weight x seed, measure.
 
-Each run is ``tools/train.py`` on one distillation config (the ladder's recipe: 500 steps of
-batch 16 on 2,000 base-only scenes, ``--cfg-options`` only), then the probes on the ensembled
+Each run trains one distillation config in this process (``main_job.train_detector``, as the
+ladder does; the ladder's recipe: 500 steps of batch 16 on 2,000 base-only scenes, config
+overrides only), then the probes on the ensembled
 encoder (``probe.evaluate``, ``csa``): region accuracy, fg-mIoU and the same-object affinity AUC
 of the content map and of the context features. The teachers are rated on the same AUC scale
 (``teacher_aucs``). Results go to ``<out>/sweep.json`` after every run (a rerun skips the runs
@@ -14,20 +15,17 @@ one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM).
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GT_CONFIG = 'configs/ovshapes/declip_distill-context-gt_ovshapes.py'
 TEACHERS = {
-    'none': ('configs/ovshapes/declip_distill_ovshapes.py', []),
-    'gt': (GT_CONFIG, ['model.vfm.background=distinct']),
-    'gt-shared': (GT_CONFIG, ['model.vfm.background=shared']),
-    'simmim': ('configs/ovshapes/declip_distill-context_ovshapes.py', []),
+    'none': ('configs/ovshapes/declip_distill_ovshapes.py', {}),
+    'gt': (GT_CONFIG, {'model.vfm.background': 'distinct'}),
+    'gt-shared': (GT_CONFIG, {'model.vfm.background': 'shared'}),
+    'simmim': ('configs/ovshapes/declip_distill-context_ovshapes.py', {}),
 }
-"""Teacher name -> (distillation config, extra ``--cfg-options``)."""
+"""Teacher name -> (distillation config, extra config overrides)."""
 KEYS = ('all', 'base', 'novel', 'miou', 'miou_novel', 'auc_content', 'auc_context')
 
 
@@ -36,45 +34,29 @@ def run_name(teacher: str, weight: float, seed: int) -> str:
 
 
 def distill_options(data_root: str, seed: int, scenes: int, epochs: int, lr: float,
-                    weight: Optional[float]) -> List[str]:
-    """``--cfg-options`` of one run (the ladder's recipe, with the context weight)."""
-    opts = [f'randomness.seed={seed}', f'optim_wrapper.optimizer.lr={lr}',
-            f'train_dataloader.dataset.data_root={os.path.abspath(data_root)}/',
-            f'train_dataloader.dataset.indices={scenes}', f'train_cfg.max_epochs={epochs}',
-            f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs}',
-            f'default_hooks.checkpoint.interval={epochs}']
+                    weight: Optional[float]) -> Dict[str, object]:
+    """Config overrides of one run (the ladder's recipe, with the context weight)."""
+    opts: Dict[str, object] = {
+        'randomness.seed': seed, 'optim_wrapper.optimizer.lr': lr,
+        'train_dataloader.dataset.data_root': f'{os.path.abspath(data_root)}/',
+        'train_dataloader.dataset.indices': scenes, 'train_cfg.max_epochs': epochs,
+        'param_scheduler.1.end': epochs, 'param_scheduler.1.T_max': epochs,
+        'default_hooks.checkpoint.interval': epochs}
     if weight is not None:
-        opts.append(f'model.context_loss.loss_weight={weight}')
+        opts['model.context_loss.loss_weight'] = weight
     return opts
-
-
-def train(config: str, work_dir: str, options: Sequence[str], log_path: str) -> float:
-    """``python tools/train.py config`` in a subprocess (output to ``log_path``); wall seconds."""
-    env = dict(os.environ, PYTHONPATH=ROOT, HF_HUB_OFFLINE='1', OMP_WAIT_POLICY='PASSIVE')
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    t0 = time.time()
-    with open(log_path, 'w') as log:
-        proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'train.py'),
-                               os.path.join(ROOT, config), '--work-dir', work_dir,
-                               '--cfg-options', *options],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        with open(log_path) as f:
-            tail = f.read()[-3000:]
-        raise RuntimeError(f'training failed (exit {proc.returncode}); log {log_path}\n{tail}')
-    return time.time() - t0
 
 
 def teacher_aucs(scenes, vfm_checkpoint: Optional[str] = None) -> Dict[str, float]:
     """Affinity AUC (%) of the context teachers on ``scenes``: ``gt``, and ``simmim`` as the
     distiller feeds it (ImageNet normalisation) and as it was trained (CLIP normalisation)."""
     import torch
-    from declip_mm.datasets.ov_shapes import probe
-    from declip_mm.datasets.ov_shapes.affinity_probe import scene_instance_maps, teacher_auc
-    from declip_mm.datasets.ov_shapes.arch import (OV_SHAPES_MEAN, OV_SHAPES_STD,
+    from ..datasets.ov_shapes.arch import (OV_SHAPES_MEAN, OV_SHAPES_STD,
                                                    OV_SHAPES_VFM_OVERRIDES, TINY_VFM_CHECKPOINT)
-    from declip_mm.models.distillers import DeCLIPDINOTeacher, DeCLIPGTInstanceTeacher
-    from declip_mm.utils.image_norm import IMAGENET_MEAN, IMAGENET_STD
+    from ..models.distillers import DeCLIPDINOTeacher, DeCLIPGTInstanceTeacher
+    from ..utils.image_norm import IMAGENET_MEAN, IMAGENET_STD
+    from . import probe
+    from .affinity_probe import scene_instance_maps, teacher_auc
     clip_images = probe.images_to_tensor([s.image for s in scenes])
     maps = scene_instance_maps(scenes)
     gt = DeCLIPGTInstanceTeacher(patch_size=8, dim=64)
@@ -123,7 +105,7 @@ def markdown(res: dict) -> str:
 
 
 def save(res: dict, out: str) -> None:
-    from declip_mm.engine.atomic_io import atomic_write_text
+    from ..engine.atomic_io import atomic_write_text
     atomic_write_text(os.path.join(out, 'sweep.json'), json.dumps(res, indent=2))
     atomic_write_text(os.path.join(out, 'sweep.md'), markdown(res) + '\n')
 
@@ -134,16 +116,19 @@ def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence
               rate_teachers: bool = True) -> dict:
     """Every (teacher, weight, seed) run not yet in ``<out>/sweep.json``; ``none`` runs once
     per seed (weight 0). Returns the results dict (also saved)."""
-    from declip_mm.datasets.ov_shapes import SPLITS, make_scenes, probe
-    from declip_mm.datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
+    from ..datasets.ov_shapes import SPLITS, make_scenes
+    from ..datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
+    from . import main_job as mj
+    from . import probe
+    from .data import ensure_split
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, 'sweep.json')
-    res = json.load(open(path)) if os.path.isfile(path) else dict(runs={})
-    ann = os.path.join(data_root, 'train_base', 'annotations.json')
-    if not os.path.isfile(ann):
-        raise FileNotFoundError(f'{ann} not found: run python tools/ovshapes/make_data.py '
-                                f'--splits train_base --num {distill_scenes}')
+    res = dict(runs={})
+    if os.path.isfile(path):
+        with open(path) as f:
+            res = json.load(f)
+    ensure_split(data_root, 'train_base', distill_scenes)
     test = SPLITS['test']
     scenes = make_scenes(eval_scenes, test.seed, test.base_only)
     text = probe.class_embeddings(probe.load_text(TINY_CLIP_CHECKPOINT))
@@ -162,7 +147,8 @@ def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence
         opts = distill_options(data_root, seed, distill_scenes, epochs, lr,
                                None if teacher == 'none' else weight)
         config, extra = TEACHERS[teacher]
-        secs = train(config, work, opts + extra, os.path.join(out, 'logs', f'{name}.log'))
+        _, secs = mj.train_detector(config, work, dict(opts, **extra), f'distilling ({name})',
+                                    os.path.join(out, 'logs', f'{name}.log'))
         t0 = time.time()
         ckpt = os.path.join(work, f'declip_backbone_epoch_{epochs}.pth')
         row = probe.evaluate(probe.load_visual(ckpt, 'csa'), text, scenes)

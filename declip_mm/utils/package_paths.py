@@ -17,3 +17,11 @@ def resolve_package_path(path: str) -> str:
     if isinstance(path, str) and path.startswith(PACKAGE_SCHEME):
         return os.path.join(PACKAGE_DIR, *path[len(PACKAGE_SCHEME):].strip('/').split('/'))
     return path
+
+
+def repository_path(relative: str) -> str:
+    """A repository file (``'configs/ovshapes/x.py'``): from the source checkout the package
+    lies in, else from the installed copy under ``declip_mm/.mim`` (mim's layout)."""
+    checkout = os.path.join(os.path.dirname(PACKAGE_DIR), relative)
+    shipped = os.path.join(PACKAGE_DIR, '.mim', relative)
+    return shipped if not os.path.exists(checkout) and os.path.exists(shipped) else checkout

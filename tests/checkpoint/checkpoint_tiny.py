@@ -1,9 +1,6 @@
 """Tiny CLIP towers and checkpoint layouts built from them, for tests/checkpoint/."""
-import importlib
 import json
-import os
 import re
-import sys
 
 import torch
 
@@ -50,14 +47,11 @@ def text_keys(arch, prefix):
     return {prefix + k: v for k, v in text.state_dict().items()}
 
 
-TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                     'tools')
 
 
 def convert_tool():
-    if TOOLS not in sys.path:
-        sys.path.insert(0, TOOLS)
-    return importlib.import_module('convert_checkpoint')
+    from declip_mm.testing.scripts import load_script
+    return load_script('tools/convert_checkpoint.py')
 
 
 def text_encoder(arch, seed):

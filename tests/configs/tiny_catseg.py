@@ -12,7 +12,7 @@ model = dict(
     backbone=dict(arch=dict(clip, _delete_=True), init_cfg=None),
     text_encoder=dict(arch=dict(clip, _delete_=True), init_cfg=None),
     neck=dict(embed_dim=32, hidden_dim=32, appearance_guidance_dim=32, text_guidance_dim=32,
-              pad_len=4),  # 256 (released) costs ~7 s per crop on CPU; weights are the same
+              pad_len=4),  # 256 (released) is slow on CPU; the weights are the same
     decode_head=dict(in_channels=32, channels=16, clip_width=64, decoder_dims=(32, 16),
                      guidance_dims=(32, 16), guidance_proj_dims=(16, 8), num_classes=3),
     train_class_names=names, test_class_names=names)

@@ -181,14 +181,14 @@ def test_mmseg_dataset_ignores_background(split_dir):
 
 
 def test_probe_square_widen_hand_case():
-    from declip_mm.datasets.ov_shapes.probe import square_widen
+    from declip_mm.ovshapes.probe import square_widen
     rois = torch.tensor([[0., 10., 20., 30., 26.]])  # 20 x 6 box centred at (20, 23)
     out = square_widen(rois, 1.3)  # side 26
     torch.testing.assert_close(out, torch.tensor([[0., 7., 10., 33., 36.]]))
 
 
 def test_probe_breakdown_hand_case():
-    from declip_mm.datasets.ov_shapes.probe import breakdown
+    from declip_mm.ovshapes.probe import breakdown
     red_ring, red_bar = class_index('red', 'ring'), class_index('red', 'bar')
     blue_ring, green_bar = class_index('blue', 'ring'), class_index('green', 'bar')
     labels = torch.tensor([red_ring, red_bar, blue_ring, green_bar])  # red ring is novel
@@ -200,7 +200,7 @@ def test_probe_breakdown_hand_case():
 
 
 def test_probe_pool_regions_reads_inside_the_box():
-    from declip_mm.datasets.ov_shapes.probe import pool_regions
+    from declip_mm.ovshapes.probe import pool_regions
     dense = torch.zeros(1, 2, 8, 8)
     dense[0, 0, :, :4] = 1.0  # left half points along channel 0, right half along channel 1
     dense[0, 1, :, 4:] = 1.0
@@ -210,7 +210,7 @@ def test_probe_pool_regions_reads_inside_the_box():
 
 
 def test_probe_foreground_miou_hand_case():
-    from declip_mm.datasets.ov_shapes.probe import MIoUAccumulator
+    from declip_mm.ovshapes.probe import MIoUAccumulator
     acc = MIoUAccumulator(num_classes=30)
     semantic = torch.tensor([[[0, 1, 1, 2]]])  # background, class 0 twice, class 1
     pred = torch.tensor([[[1, 0, 1, 1]]])      # background pixel ignored whatever predicted

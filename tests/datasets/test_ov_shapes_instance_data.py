@@ -10,7 +10,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from declip_mm.datasets.ov_shapes import make_scenes, write_split
-from declip_mm.datasets.ov_shapes.affinity_probe import scene_instance_maps
+from declip_mm.ovshapes.affinity_probe import scene_instance_maps
 from declip_mm.registry import DATASETS, MODELS
 from declip_mm.utils.errors import DataError
 

@@ -16,7 +16,6 @@ from functools import lru_cache
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from snippets import (ROOT, Snippet, all_snippets, commands, declared_options,  # noqa: E402
                       extract, find_type, flags, fragment_values, free_names, invocation, kind,
                       repo_paths, signature_problem, tiny_towers, typed_dicts)
@@ -28,8 +27,7 @@ SNIPPETS = [s for s in all_snippets() if kind(s) is not None]
 def fvit_context() -> dict:
     """docs/detection.md: ``model`` (the tiny DeCLIP F-ViT of the detector tests, with a text
     encoder, random weights), ``inputs`` / ``data_samples`` (one preprocessed 64 x 64 image)."""
-    sys.path.insert(0, os.path.join(ROOT, 'tests', 'models', 'detectors'))
-    from fvit_tiny import tiny_fvit_cfg
+    from declip_mm.testing.fvit import tiny_fvit_cfg
 
     import declip_mm  # noqa: F401
     from mmdet.registry import MODELS

@@ -131,13 +131,14 @@ def test_decoupled_block_by_hand(request, arch_name, mode):
             o = last.attn.out_proj(o)
             dense = model.visual.ln_post(o[:, 1:]) @ model.visual.proj
         dense = F.normalize(dense, dim=-1).transpose(1, 2).reshape(2, 32, 5, 8)
-        maps = model(x)
-        assert torch.allclose(maps[1], o[:, 1:].transpose(1, 2).reshape(2, 64, 5, 8), atol=1e-5)
-        assert torch.allclose(maps[2], dense, atol=1e-5)
+        feats = model.features(x)
+        assert torch.allclose(feats.maps[1], o[:, 1:].transpose(1, 2).reshape(2, 64, 5, 8),
+                              atol=1e-5)
+        assert torch.allclose(feats.dense, dense, atol=1e-5)
         assert torch.allclose(model.encode_dense(x), dense, atol=1e-5)
         ctx = {'qq': (q,), 'csa': (q, k), 'all': (q, k, v)}[mode]
-        assert len(maps[3]) == len(ctx)
-        for got, want in zip(maps[3], ctx):
+        assert len(feats.context) == len(ctx)
+        for got, want in zip(feats.context, ctx):
             assert torch.allclose(got, want[:, 1:].transpose(1, 2).reshape(2, 64, 5, 8), atol=1e-5)
         if mode == 'csa':
             rows = model.attention_maps(x).sum(-1)
@@ -167,13 +168,14 @@ def test_odd_non_square_sizes_and_padding(request, arch_name):
     model = make(arch, mode='csa', out_indices=(1, 3), out_dense=True, out_context=True)
     x = images(37, 61)
     with torch.no_grad():
-        outs = model(x)
-        assert [tuple(o.shape) for o in outs[:3]] == [(2, 64, 5, 8), (2, 64, 5, 8), (2, 32, 5, 8)]
-        assert [tuple(c.shape) for c in outs[3]] == [(2, 64, 5, 8)] * 2
-        assert torch.allclose(outs[2].norm(dim=1), torch.ones(2, 5, 8), atol=1e-5)
+        feats = model.features(x)
+        outs = (*feats.maps, feats.dense)
+        assert [tuple(o.shape) for o in outs] == [(2, 64, 5, 8), (2, 64, 5, 8), (2, 32, 5, 8)]
+        assert [tuple(c.shape) for c in feats.context] == [(2, 64, 5, 8)] * 2
+        assert torch.allclose(feats.dense.norm(dim=1), torch.ones(2, 5, 8), atol=1e-5)
         # zero padding bottom / right to (40, 64): identical to padding by hand
-        padded = F.pad(x, (0, 3, 0, 3))
-        for a, b in zip(outs[:3], model(padded)[:3]):
+        padded = model.features(F.pad(x, (0, 3, 0, 3)))
+        for a, b in zip(outs, (*padded.maps, padded.dense)):
             assert torch.equal(a, b)
         assert model.encode_image(x).shape == (2, 32)
         assert model.encode_dense(images(8, 9, b=1)).shape == (1, 32, 1, 2)
@@ -184,6 +186,32 @@ def test_odd_non_square_sizes_and_padding(request, arch_name):
 
 
 
+def test_forward_is_the_maps_whatever_the_flags(tiny_eva):
+    """``forward`` keeps mmdet / mmseg's backbone convention (a tuple of the out_indices maps
+    only), ``features`` names the extras and computes only what is asked."""
+    model = make(tiny_eva, mode='csa', out_indices=(1, 3), out_dense=True, out_context=True)
+    x = images(32, 40)
+    with torch.no_grad():
+        maps = model(x)
+        full = model.features(x)
+        bare = model.features(x, dense=False, context=False)
+        plain = make(tiny_eva, mode='csa', out_indices=(1, 3)).features(x)
+        dense_only = model.features(x, context=False)
+    assert isinstance(maps, tuple) and len(maps) == 2
+    for m, a, b in zip(maps, full.maps, bare.maps):
+        assert torch.equal(m, a) and torch.equal(m, b)
+    assert bare.dense is None and bare.context is None
+    assert plain.dense is None and plain.context is None   # flags off by default
+    assert torch.equal(dense_only.dense, full.dense) and dense_only.context is None
+    assert torch.allclose(full.dense, model.encode_dense(x), atol=1e-6)
+    dense, context = model.encode_dense_with_context(x, normalize=True)
+    assert torch.allclose(full.dense, dense, atol=1e-6)
+    for a, b in zip(full.context, context):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match='context features need a decoupled mode'):
+        make(tiny_eva, mode='vanilla').features(x, context=True)
+
+
 def test_maps_are_contiguous_for_mmcv_roi_align(tiny_vit):
     """mmcv 2.1's compiled RoIAlign reads NCHW memory blindly: on a channels-last view it
     returns garbage. Every map DeCLIPViT returns must therefore be contiguous, and mmcv's
@@ -192,8 +220,8 @@ def test_maps_are_contiguous_for_mmcv_roi_align(tiny_vit):
     from torchvision.ops import roi_align
     model = make(tiny_vit, mode='csa', out_indices=(1, 3), out_dense=True, out_context=True)
     with torch.no_grad():
-        outs = model(images(48, 64))
-    maps = list(outs[:3]) + list(outs[3])
+        feats = model.features(images(48, 64))
+    maps = [*feats.maps, feats.dense, *feats.context]
     assert all(m.is_contiguous() for m in maps)
     rois = torch.tensor([[0, 3.0, 2.0, 40.0, 30.0], [1, 10.0, 5.0, 60.0, 47.0]])
     mm = RoIAlign((3, 3), spatial_scale=1 / 8, sampling_ratio=2, aligned=True)
@@ -291,7 +319,8 @@ def test_with_cp_same_output_and_grads(request, arch_name):
     results = []
     for with_cp in (False, True):
         model = make(arch, mode='csa', out_indices=(1, 3), out_dense=True, with_cp=with_cp).train()
-        outs = model(images(24, 40))
+        feats = model.features(images(24, 40))
+        outs = (*feats.maps, feats.dense)
         loss = sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs)
         loss.backward()
         results.append((outs, {n: p.grad.clone() for n, p in model.named_parameters()

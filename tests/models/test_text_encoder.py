@@ -1,10 +1,8 @@
 """DeCLIPTextEncoder (models/text/*): prompt ensembling, the embedding cache, weights loading,
 F-ViT prompts, and tools/dump_text_embeddings.py, on a tiny random text tower (templates,
 synonyms and the cache itself: tests/vocab)."""
-import importlib
 import json
 import os
-import sys
 
 import pytest
 import torch
@@ -15,8 +13,6 @@ from declip_mm.utils.errors import CheckpointError, ConfigError
 from declip_mm.vocab import load_class_embeddings
 
 TWO = ['a photo of a {}.', 'a {} in the scene.']
-TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                     'tools')
 
 
 @torch.no_grad()
@@ -225,9 +221,8 @@ def test_text_checkpoint_mismatch(tiny_eva, tmp_path):
 
 # ----------------------------------------------------------------- tools/dump_text_embeddings.py
 def _tool(name):
-    if TOOLS not in sys.path:
-        sys.path.insert(0, TOOLS)
-    return importlib.import_module(name)
+    from declip_mm.testing.scripts import load_script
+    return load_script(f'tools/{name}.py')
 
 
 def test_dump_text_embeddings(tiny_eva, tmp_path):

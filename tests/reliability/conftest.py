@@ -1,24 +1,16 @@
 """Fixtures of the reliability tests: a workspace with tiny datasets, and ``run`` calling a
 tool's ``main`` in this process through ``run_main`` (as the command line does)."""
-import importlib.util
 import logging
-import os
 import sys
 
 import pytest
 
 from declip_mm.testing import make_tiny_coco, make_tiny_seg
-from reliability_helpers import TOOLS
+from declip_mm.testing.scripts import load_script
 
 
 def _load_tool(name: str):
-    if TOOLS not in sys.path:
-        sys.path.insert(0, TOOLS)
-    spec = importlib.util.spec_from_file_location(f'declip_tool_{name}',
-                                                  os.path.join(TOOLS, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f'tools/{name}.py')
 
 
 @pytest.fixture(scope='module')

@@ -17,13 +17,10 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 from typing import Dict, Iterable, List
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from declip_mm.engine.atomic_io import atomic_write_text  # noqa: E402
-from declip_mm.vocab import OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES  # noqa: E402
+from declip_mm.engine.atomic_io import atomic_write_text
+from declip_mm.vocab import OV_COCO_BASE_CLASSES, OV_COCO_NOVEL_CLASSES
 
 TRAIN_OUT = 'instances_train2017_seen_2_65_cat.json'
 VAL_OUT = 'instances_val2017_all_2.json'

@@ -21,9 +21,6 @@ import time
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path[:0] = [ROOT, os.path.join(ROOT, 'tools')]
-
 
 def build_peer_backbone(clim: str):
     """CLIM's ``CLIPViT`` (F-VLM ViT-B/16 config values) on its own open_clip copy.
@@ -67,7 +64,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     peer = build_peer_backbone(os.path.abspath(args.clim_repo))
-    from benchmark_models import module_blocks
+    from declip_mm.benchmarks.models import module_blocks
 
     from declip_mm.models.backbones import DeCLIPViT
     from declip_mm.models.detectors.pyramid_adapter import DeCLIPPyramidAdapter
@@ -77,7 +74,7 @@ def main() -> None:
     x = torch.randn(1, 3, args.size, args.size)
 
     def run_ours():
-        adapter(ours(x)[:4])
+        adapter(ours.features(x).maps)  # the dense map computed too (out_dense), as F-ViT does
 
     def run_before():
         with module_blocks(ours):

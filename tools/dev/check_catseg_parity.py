@@ -39,7 +39,6 @@ import time
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(TOOLS)
-sys.path.insert(0, os.path.join(TOOLS, 'dev'))
 
 import torch  # noqa: E402
 
@@ -212,6 +211,5 @@ if __name__ == '__main__':
         with open(sys.argv[2]) as f:
             official_stage(json.load(f), sys.argv[3], ROOT)
     else:
-        sys.path.insert(0, TOOLS)
-        from _bootstrap import run_main
+        from declip_mm.apis.cli import run_main
         run_main(main)

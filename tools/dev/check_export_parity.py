@@ -21,13 +21,10 @@ import os
 import sys
 import tempfile
 
-TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(TOOLS, 'dev'))
 from check_fidelity import (TINY_EVA_ARCH, build_official, build_ours,  # noqa: E402
                             import_official, randomize)
 
-sys.path.insert(0, TOOLS)
-from _bootstrap import run_main  # noqa: E402
+from declip_mm.apis.cli import run_main  # noqa: E402
 
 import torch  # noqa: E402
 

@@ -43,9 +43,7 @@ import types
 from functools import partial
 from typing import Callable, Dict, List, Tuple
 
-TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, TOOLS)
-from _bootstrap import run_main  # noqa: E402
+from declip_mm.apis.cli import run_main  # noqa: E402
 from fidelity_text import arch_with_text, compare_text  # noqa: E402  (tools/dev/)
 
 import torch  # noqa: E402

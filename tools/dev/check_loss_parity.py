@@ -39,9 +39,7 @@ import sys
 from types import SimpleNamespace
 from typing import Callable, Dict, List, Sequence, Tuple
 
-TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, TOOLS)
-from _bootstrap import run_main  # noqa: E402
+from declip_mm.apis.cli import run_main  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

@@ -39,8 +39,6 @@ import tempfile
 import types
 from typing import List, Tuple
 
-DEV = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, DEV)
 import check_fidelity as fid  # noqa: E402  (tools/dev/: official imports, tiny arch, randomize)
 
 import numpy as np  # noqa: E402
@@ -245,5 +243,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    from _bootstrap import run_main  # noqa: E402  (tools/, on the path via check_fidelity)
+    from declip_mm.apis.cli import run_main
     run_main(main)

@@ -1,20 +1,22 @@
-"""The context sweep on OV-Shapes: context teacher x weight x seed (declip_mm.ovshapes.context_sweep).
+"""The context sweep on OV-Shapes: context teacher x weight x seed.
 
-    python tools/ovshapes/make_data.py --splits train_base --num 2000
+The command line of ``declip_mm.ovshapes.context_sweep.run_sweep``. Relative paths are read
+from the repository root. Writes ``<out>/sweep.json`` and ``<out>/sweep.md``.
+
     python tools/ovshapes/context_sweep.py --teachers none gt --weights 0.05 0.1 0.25 --seeds 0
 """
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-os.environ.setdefault('HF_HUB_OFFLINE', '1')
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # no spinning threads on a shared CPU
 
-from declip_mm.ovshapes.context_sweep import TEACHERS, markdown, run_sweep  # noqa: E402
+from declip_mm.apis.cli import run_main  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from declip_mm.ovshapes.context_sweep import TEACHERS
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--teachers', nargs='+', default=['none', 'gt', 'simmim'],
                    choices=list(TEACHERS))
@@ -31,10 +33,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    from declip_mm.ovshapes.context_sweep import markdown, run_sweep
+    os.chdir(ROOT)
     res = run_sweep(args.teachers, args.weights, args.seeds, args.out, args.data_root,
                     args.eval_scenes, args.distill_scenes, args.epochs, args.lr)
     print(markdown(res))
 
 
 if __name__ == '__main__':
-    main()
+    run_main(main)

@@ -16,9 +16,6 @@ OV_SHAPES_ARCH = 'OVShapes-Tiny'
 OV_SHAPES_CLIP = resolve_arch(OV_SHAPES_ARCH)
 """Image tower: 4 blocks of width 96 (3 heads of 32), patch 8, 8 x 8 grid at 64 px."""
 
-OV_SHAPES_TEXT = OV_SHAPES_CLIP['text_cfg']
-"""Text tower: 3 blocks of width 96; captions need at most 21 tokens (4 cyan objects)."""
-
 OV_SHAPES_TEMPLATES = ('a {}',)
 """Prompt template: single-object captions read ``'a red ring'``."""
 

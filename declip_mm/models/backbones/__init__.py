@@ -1,4 +1,4 @@
 from .archs import ARCHS, resolve_arch
-from .declip_vit import MODES, DeCLIPViT
+from .declip_vit import MODES, DeCLIPFeatures, DeCLIPViT
 
-__all__ = ['DeCLIPViT', 'ARCHS', 'MODES', 'resolve_arch']
+__all__ = ['DeCLIPViT', 'DeCLIPFeatures', 'ARCHS', 'MODES', 'resolve_arch']

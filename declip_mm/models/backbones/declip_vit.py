@@ -16,7 +16,7 @@ by nothing (the ``self.scale`` factor is commented out), the OpenAI-ViT path
 Inputs whose sides are not multiples of the patch size are zero-padded at the bottom / right to
 the next multiple (the token grid is ``ceil(H / p) x ceil(W / p)``).
 """
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -48,6 +48,22 @@ def tokens_to_map(tokens: Tensor, grid: Grid) -> Tensor:
 
 
 DEFAULT_OUT_INDICES = (3, 5, 7, 11)
+
+
+class DeCLIPFeatures(NamedTuple):
+    """Named outputs of :meth:`DeCLIPViT.features` (one pass of the tower).
+
+    Attributes:
+        maps: one ``(B, width, h, w)`` map per ``out_indices`` block, in that order (the last
+            block's in the tower's ``mode``); what a stock neck reads (``DeCLIPViT.forward``).
+        dense: the content map ``(B, embed_dim, h, w)`` after the final norm and head
+            (L2-normalised if ``normalize_dense``), or None when not asked for.
+        context: the context features of the decoupled mode, one ``(B, width, h, w)`` map each
+            (``(Q,)`` for qq, ``(Q, K)`` for csa, ``(Q, K, V)`` for all), or None.
+    """
+    maps: Tuple[Tensor, ...]
+    dense: Optional[Tensor] = None
+    context: Optional[Tuple[Tensor, ...]] = None
 
 
 def resolve_out_indices(out_indices, depth: int) -> Tuple[int, ...]:
@@ -85,10 +101,10 @@ class DeCLIPViT(BaseModule):
             count from the end; beyond the depth is a ``ConfigError``). The last index gives the
             last block's output *in the chosen mode*, as F-ViT uses it. ``None``: the B/16 taps
             (3, 5, 7, 11), taken modulo the depth for shallower towers.
-        out_dense: also return the content map (``encode_dense``) after the maps.
-        out_context: also return the context features (a tuple: ``(Q,)`` or ``(Q, K)`` for
-            csa; ``(Q, K, V)`` for all) as ``(B, C, H, W)`` maps.
-        normalize_dense: L2-normalise the dense map returned by ``forward``.
+        out_dense: :meth:`features` also returns the content map (``encode_dense``) unless
+            told otherwise.
+        out_context: :meth:`features` also returns the context features unless told otherwise.
+        normalize_dense: L2-normalise the dense map returned by :meth:`features`.
         frozen: ``True`` freezes the whole tower, an int ``n`` the embeddings and first ``n``
             blocks, ``False`` nothing.
         trainable: fnmatch patterns of parameter names (relative to this module, e.g.
@@ -191,6 +207,10 @@ class DeCLIPViT(BaseModule):
         ph, pw = (-x.shape[-2]) % p, (-x.shape[-1]) % p
         return F.pad(x, (0, pw, 0, ph)) if ph or pw else x
 
+    def _require_decoupled(self, what: str) -> None:
+        if self.mode not in DECOUPLED_MODES:
+            raise ConfigError(f'{what} need a decoupled mode, not {self.mode!r}')
+
     def _decoupled_block(self, block, x: Tensor) -> Tuple[Tensor, Tuple[Tensor, ...]]:
         """Last block in a decoupled mode: ``(content tokens incl. CLS, (q, k, v) per head)``."""
         q, k, v = self.ops.qkv(block, x)
@@ -254,9 +274,9 @@ class DeCLIPViT(BaseModule):
 
     def encode_dense_with_context(self, x: Tensor, normalize: bool = False
                                   ) -> Tuple[Tensor, Tuple[Tensor, ...]]:
-        """``(content map, context maps)`` in one pass; context as in ``out_context``."""
-        if self.mode not in DECOUPLED_MODES:
-            raise ConfigError(f'context features need a decoupled mode, not {self.mode!r}')
+        """``(content map, context maps)`` in one pass; the context as in
+        :attr:`DeCLIPFeatures.context`."""
+        self._require_decoupled('context features')
         out = self.forward_tokens(x)
         return (self.dense_from_tokens(out['tokens'], out['grid'], normalize),
                 self.context_from_qkv(out['qkv'], out['grid']))
@@ -275,8 +295,7 @@ class DeCLIPViT(BaseModule):
 
     def attention_maps(self, x: Tensor) -> Tensor:
         """Explicit last-block attention ``(B, heads, N, N)`` of a decoupled mode (for analysis)."""
-        if self.mode not in DECOUPLED_MODES:
-            raise ConfigError(f'attention maps need a decoupled mode, not {self.mode!r}')
+        self._require_decoupled('attention maps')
         tokens, grid = self.ops.embed(self.visual, self._pad(x))
         blocks = self.ops.blocks(self.visual)
         kwargs = self.ops.block_kwargs(self.visual, grid, tokens)
@@ -285,14 +304,33 @@ class DeCLIPViT(BaseModule):
         q, k, v = self.ops.qkv(blocks[-1], tokens)
         return self_self_attention_maps(q, k, v, self.mode, self.scale)
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """Maps at ``out_indices`` (``(B, C, H/p, W/p)``), then the dense map and the context
-        tuple when ``out_dense`` / ``out_context`` are set."""
+    def features(self, x: Tensor, dense: Optional[bool] = None,
+                 context: Optional[bool] = None) -> DeCLIPFeatures:
+        """One pass of the tower with named outputs.
+
+        Args:
+            x: ``(B, 3, H, W)`` normalised images.
+            dense: compute the content map (None: ``out_dense``).
+            context: compute the context features (None: ``out_context``; a decoupled mode).
+
+        Returns:
+            :class:`DeCLIPFeatures`: ``maps`` at ``out_indices`` (``(B, width, h, w)``, ``h x w``
+            the padded token grid), ``dense`` and ``context`` (None unless asked for).
+        """
+        dense = self.out_dense if dense is None else dense
+        context = self.out_context if context is None else context
+        if context:
+            self._require_decoupled('context features')
         out = self.forward_tokens(x, keep=self.out_indices)
         grid = out['grid']
-        outs: List[object] = [tokens_to_map(out['kept'][i][:, 1:], grid) for i in self.out_indices]
-        if self.out_dense:
-            outs.append(self.dense_from_tokens(out['tokens'], grid, self.normalize_dense))
-        if self.out_context:
-            outs.append(self.context_from_qkv(out['qkv'], grid))
-        return tuple(outs)
+        maps = tuple(tokens_to_map(out['kept'][i][:, 1:], grid) for i in self.out_indices)
+        return DeCLIPFeatures(
+            maps=maps,
+            dense=self.dense_from_tokens(out['tokens'], grid, self.normalize_dense)
+            if dense else None,
+            context=self.context_from_qkv(out['qkv'], grid) if context else None)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """The maps at ``out_indices``, ``(B, width, H/p, W/p)`` each: the tuple an mmdet /
+        mmseg neck or head reads. The dense map and the context come from :meth:`features`."""
+        return self.features(x, dense=False, context=False).maps

@@ -161,9 +161,7 @@ class OpenAIOps:
         The attention runs through ``scaled_dot_product_attention`` instead of the block's
         ``nn.MultiheadAttention``: without gradients in eval mode (frozen towers: F-ViT's
         backbone, a distillation teacher) that module takes torch's native fast path, which on
-        CPU materialises every ``N x N`` map. Measured on 2 CPU threads: a ViT-B/16 block 1.2x
-        slower at 1601 tokens (640^2), 1.4x at 4097; F-ViT inference at 640^2 1.12x slower
-        (``tools/benchmark.py``, "before" column).
+        CPU materialises every ``N x N`` map (timings: README.md, Performance).
         """
         q, k, v = self.qkv(block, x)
         drop = block.attn.dropout if block.training else 0.0

@@ -42,8 +42,8 @@ class DeCLIPFViT(StrictPretrainedInit, TwoStageDetector):
     """Open-vocabulary Faster / Mask R-CNN on a frozen DeCLIP ViT.
 
     Args:
-        backbone: ``DeCLIPViT`` config; ``out_dense`` is forced on and ``frozen`` defaults to
-            True (the ViT then runs under ``torch.no_grad``).
+        backbone: ``DeCLIPViT`` config (its maps feed the neck, its dense map the fusion);
+            ``frozen`` defaults to True (the ViT then runs under ``torch.no_grad``).
         neck: e.g. ``[DeCLIPPyramidAdapter, FPN]`` (a list builds an ``nn.Sequential``).
         rpn_head, roi_head, train_cfg, test_cfg, data_preprocessor, init_cfg: as mmdet's
             ``TwoStageDetector``; ``roi_head`` is a ``DeCLIPFViTRoIHead`` with a
@@ -65,7 +65,6 @@ class DeCLIPFViT(StrictPretrainedInit, TwoStageDetector):
                  data_preprocessor: OptConfigType = None, init_cfg: OptMultiConfig = None):
         names = resolve_vocabulary(vocabulary)
         backbone = copy.deepcopy(backbone)
-        backbone['out_dense'] = True
         backbone.setdefault('frozen', True)
         roi_head = copy.deepcopy(roi_head)
         for key in ('bbox_head', 'mask_head'):
@@ -132,8 +131,8 @@ class DeCLIPFViT(StrictPretrainedInit, TwoStageDetector):
         """``(pyramid input maps, dense VLM map (B, D, H/p, W/p))``; no grad if frozen."""
         frozen = not any(p.requires_grad for p in self.backbone.parameters())
         with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
-            outs = self.backbone(batch_inputs)
-        return tuple(outs[:-1]), outs[-1]
+            feats = self.backbone.features(batch_inputs, dense=True)
+        return feats.maps, feats.dense
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
         """FPN features ``(B, 256, H/s, W/s)`` for the strides of the neck."""

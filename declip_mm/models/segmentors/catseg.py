@@ -58,7 +58,7 @@ class DeCLIPCATSeg(StrictPretrainedInit, VocabularyMeta, EncoderDecoder):
 
     Args:
         backbone: ``DeCLIPViT`` config with ``out_indices`` = the two guidance blocks
-            ((3, 7) for B/16, (7, 15) for L/14) and ``out_dense=True``.
+            ((3, 7) for B/16, (7, 15) for L/14); its dense map is always read.
         text_encoder: ``DeCLIPCATSegTextEncoder`` config.
         neck: ``DeCLIPCATSegAggregator`` config.
         decode_head: ``DeCLIPCATSegHead`` config.
@@ -134,8 +134,8 @@ class DeCLIPCATSeg(StrictPretrainedInit, VocabularyMeta, EncoderDecoder):
         x = inputs
         if tuple(x.shape[-2:]) != self.clip_resolution:
             x = F.interpolate(x, size=self.clip_resolution, mode='bilinear', align_corners=False)
-        outs = self.backbone(x)
-        return tuple(outs[:-1]), outs[-1]
+        feats = self.backbone.features(x, dense=True)
+        return feats.maps, feats.dense
 
     def head_inputs(self, inputs: Tensor, names: Sequence[str]):
         guidance, dense = self.extract_feat(inputs)

@@ -2,7 +2,6 @@
 convert to DeCLIPFViT checkpoints that load strictly, with the same numbers in the right places;
 a wrong-size or foreign checkpoint is refused in one line naming the keys."""
 import os
-import sys
 
 import pytest
 import torch
@@ -12,8 +11,6 @@ from declip_mm.utils.errors import CheckpointError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'models', 'detectors'))
-sys.path.insert(0, os.path.join(ROOT, 'tools'))
 
 NAMES = ['person', 'car', 'dog', 'cat']
 
@@ -91,7 +88,7 @@ def tiny_model(tmp_path):
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
 
-    from fvit_tiny import tiny_fvit_cfg
+    from declip_mm.testing.fvit import tiny_fvit_cfg
     init_default_scope('mmdet')
     g = torch.Generator().manual_seed(1)
     table = {n: torch.randn(32, generator=g) for n in NAMES + ['background']}
@@ -107,7 +104,8 @@ def tiny_model(tmp_path):
 def test_official_layout_converts_and_loads_strictly(tiny_model, tmp_path):
     from mmengine.runner.checkpoint import load_checkpoint
 
-    import convert_checkpoint
+    from declip_mm.testing.scripts import load_script
+    convert_checkpoint = load_script('tools/convert_checkpoint.py')
     model, table = tiny_model
     official = random_state(clipself_fvit_shapes())
     src, dst = str(tmp_path / 'fvit_clipself.pth'), str(tmp_path / 'fvit_declip.pth')

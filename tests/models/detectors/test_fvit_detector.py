@@ -5,7 +5,7 @@ import copy
 import pytest
 import torch
 
-from fvit_tiny import tiny_fvit_cfg
+from declip_mm.testing.fvit import tiny_fvit_cfg
 
 from declip_mm.utils.errors import CheckpointError, ConfigError
 

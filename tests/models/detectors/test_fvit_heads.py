@@ -1,7 +1,5 @@
 """F-ViT's box head (cls-FC region embedding, text background), transfer head and the RPN
 head with normalised convs: key layout and numbers against hand-written reference maths."""
-import os
-import sys
 
 import pytest
 import torch
@@ -9,7 +7,6 @@ import torch.nn.functional as F
 
 import declip_mm  # noqa: F401
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 BN = dict(type='BN', requires_grad=True)
 
@@ -174,7 +171,7 @@ def tiny_text_bg_detector(tmp_path, table):
     from mmdet.registry import MODELS
     from mmengine.registry import init_default_scope
 
-    from fvit_tiny import tiny_fvit_cfg
+    from declip_mm.testing.fvit import tiny_fvit_cfg
     init_default_scope('mmdet')
     path = str(tmp_path / 'classes.pt')
     torch.save(table, path)

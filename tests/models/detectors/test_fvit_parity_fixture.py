@@ -3,21 +3,18 @@ tools/dev/check_fvit_parity.py --tiny --fixture (tensors only: CLIPSelf's random
 own key layout, the inputs, its class-embedding table, and the outputs CLIPSelf's mmdet-2 code
 computed for every stage). Here the weights are converted, loaded into our F-ViT and run."""
 import os
-import sys
 
 import pytest
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data',
                        'fvit_parity_tiny.pt')
 
 
 @pytest.fixture(scope='module')
 def figures(tmp_path_factory):
-    sys.path.insert(0, os.path.join(ROOT, 'tools', 'dev'))
-    from check_fvit_parity import run_ours
+    from declip_mm.testing.scripts import load_script
+    run_ours = load_script('tools/dev/check_fvit_parity.py').run_ours
     up = torch.load(FIXTURE, map_location='cpu', weights_only=False)
     torch.manual_seed(0)
     fig, missing, unexpected, _, n = run_ours(up, str(tmp_path_factory.mktemp('parity')))

@@ -1,23 +1,18 @@
 """DeCLIPVocabulary: embedding files, text encoder, background embedding, errors, and the closed
 loop tools/dump_text_embeddings.py -> ``class_embeddings`` (vocabulary specs and the file
 formats themselves: tests/vocab)."""
-import importlib
 import json
-import os
-import sys
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from fvit_tiny import tiny_fvit_cfg
-
 from declip_mm.models.detectors.vocabulary import DeCLIPVocabulary
+from declip_mm.testing.fvit import tiny_fvit_cfg
+from declip_mm.testing.scripts import load_script
 from declip_mm.utils.errors import ConfigError
 
-TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))), 'tools')
 
 
 def test_embedding_files(tmp_path):
@@ -119,9 +114,7 @@ def test_dump_then_load_gives_the_same_embeddings_and_detections(tmp_path, tiny_
     # the detector's own checkpoint holds the text tower (vocabulary.text_encoder.text.*)
     torch.save({'state_dict': in_place.state_dict()}, tmp_path / 'text.pt')
     (tmp_path / 'arch.json').write_text(json.dumps(tiny_eva))
-    if TOOLS not in sys.path:
-        sys.path.insert(0, TOOLS)
-    importlib.import_module('dump_text_embeddings').main([
+    load_script('tools/dump_text_embeddings.py').main([
         '--arch', str(tmp_path / 'arch.json'), '--checkpoint', str(tmp_path / 'text.pt'),
         '--vocab', 'person, car, dog, cat', '--templates', 'single', '--background',
         '--out', str(tmp_path / 'emb.pt'), '--cache-dir', ''])

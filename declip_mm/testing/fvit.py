@@ -1,4 +1,5 @@
-"""Shared helpers of the F-ViT tests: a tiny DeCLIP F-ViT config and a tiny COCO tree."""
+"""Tiny F-ViT fixtures (tests, docs checks): a DeCLIP F-ViT config on TINY_EVA and a tiny
+COCO tree."""
 import json
 import os
 from typing import Dict, List, Sequence
@@ -12,7 +13,7 @@ DRAWN = {'person': (0, 0, 220), 'car': (220, 0, 0), 'dog': (0, 200, 0), 'cat': (
 def tiny_fvit_cfg(vocabulary=('person', 'car', 'dog', 'cat'), base_classes=('person', 'car'),
                   **overrides) -> Dict:
     """A DeCLIPFViT on TINY_EVA (patch 8: pyramid strides 2, 4, 8, 16, FPN 32 channels)."""
-    from declip_mm.testing import TINY_EVA
+    from . import TINY_EVA
     bn = dict(type='BN', requires_grad=True)
     cfg = dict(
         type='DeCLIPFViT',

@@ -1,10 +1,11 @@
-"""Models of ``tools/benchmark.py``'s end-to-end section: the repository configs built with
-random weights on CPU (checkpoints dropped, SyncBN -> BN, AMP -> ``OptimWrapper``), their
-``--quick`` tiny variants, and one packed batch for each."""
+"""Models of the benchmark's end-to-end sections (``tools/benchmark.py``): the repository
+configs built with random weights on CPU (checkpoints dropped, SyncBN -> BN, AMP ->
+``OptimWrapper``), their ``--quick`` tiny variants, and one packed batch for each."""
 import contextlib
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ..utils.package_paths import repository_path
+
 CONFIGS = dict(
     fvit='configs/ovcoco/declip_fvit.py',
     catseg='configs/segmentation/catseg/catseg_declip-eva02-b16_4xb1-80k_coco-stuff171-384x384.py',
@@ -13,7 +14,7 @@ SCOPES = dict(fvit='mmdet', catseg='mmseg')
 
 def tiny_arch(patch: int = 8) -> dict:
     """``TINY_EVA`` (4 blocks, width 64, embed 32) with the given patch size."""
-    from declip_mm.testing import TINY_EVA
+    from ..testing import TINY_EVA
     return dict(TINY_EVA, vision_cfg=dict(TINY_EVA['vision_cfg'], patch_size=patch))
 
 
@@ -43,7 +44,7 @@ def prepare_fvit(cfg, args):
         m.roi_head.bbox_roi_extractor.out_channels = c
         m.roi_head.vlm_roi_extractor.out_channels = embed
         m.roi_head.bbox_head.update(embed_dim=embed, in_channels=c, conv_out_channels=c,
-                                    fc_out_channels=2 * c)
+                                    fc_out_channels=embed)  # cls_fc: fc width = embed
         m.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=50)
         m.train_cfg.rcnn.sampler.num = 32
         m.test_cfg.rpn.update(nms_pre=200, max_per_img=50)
@@ -132,11 +133,10 @@ def build_model_and_optim(section: str, args):
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
 
-    import declip_mm  # noqa: F401  (registers)
-    from declip_mm.registry import MODELS
+    from ..registry import MODELS
     if section in SCOPES:  # sets the default scope: the root registry then finds mmdet / mmseg
         importlib.import_module(f'{SCOPES[section]}.utils').register_all_modules()
-    cfg = Config.fromfile(os.path.join(ROOT, CONFIGS[section]))
+    cfg = Config.fromfile(repository_path(CONFIGS[section]))
     model_cfg, batch, info = globals()[f'prepare_{section}'](cfg, args)
     torch.manual_seed(0)
     model = MODELS.build(cpu_random_weights(model_cfg))

@@ -1,4 +1,8 @@
-"""Tiny architectures for tests, demos and the offline proving ground (random weights)."""
+"""Tiny architectures for tests, demos and the offline proving ground (random weights).
+
+Also: ``declip_mm.testing.fvit`` (a tiny F-ViT config and COCO tree), ``declip_mm.testing.scripts``
+(import a ``tools/`` script by path).
+"""
 TINY_TEXT = dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=2)
 
 TINY_EVA = dict(embed_dim=32, text_cfg=TINY_TEXT,

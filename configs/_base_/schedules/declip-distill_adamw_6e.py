@@ -1,17 +1,10 @@
-# DeCLIP distillation schedule and runtime, as the official scripts run it
+# DeCLIP distillation schedule, as the official scripts run it
 # (xiaomoguhz/DeCLIP scripts/dist_DeCLIP_eva_*.sh and src/training/{main,params,scheduler}.py):
 # * AdamW lr 1e-5, betas (0.9, 0.999), eps 1e-8 (the script's defaults for EVA02 models), weight
 #   decay 0.1 except norms, biases and 1-D parameters; AMP (dynamic loss scale); no grad clip;
 # * lr: linear warm-up over 1000 iterations, (s + 1) / 1000 of the base lr at iteration s, then
 #   a cosine to 0 over the remaining iterations of the 6 epochs (official cosine_lr);
-# * seed 0, plus the rank on each process (the official random_seed(seed + rank));
-# * validation every epoch on the alpha-ensembled weights, which are also saved every epoch.
-_base_ = ['../../_base_/default_runtime_det.py']
-
-custom_imports = dict(
-    imports=['declip_mm', 'declip_mm.datasets.distill', 'declip_mm.evaluation.region_cls'],
-    allow_failed_imports=False)
-
+# * validation every epoch.
 max_epochs = 6
 warmup_iters = 1000
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
@@ -32,15 +25,4 @@ param_scheduler = [
     dict(type='DeCLIPCosineAfterWarmupLR', warmup_iters=warmup_iters, eta_min=0.0,
          by_epoch=True, end=max_epochs, convert_to_iter_based=True),
 ]
-
-# mmengine checkpoints (student + teacher + VFM + optimizer) for --resume; the deployable
-# backbone is the alpha-ensembled file written by DeCLIPEnsembleCheckpointHook every epoch
-# (image tower + the CLIP checkpoint's text tower), which is also what validation scores.
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='DeCLIPCheckpointHook', interval=1, max_keep_ckpts=2))
-custom_hooks = [dict(type='DeCLIPLossSyncHook'),
-                dict(type='DeCLIPEnsembleCheckpointHook', alpha=0.7, interval=1)]
-
-randomness = dict(seed=0, diff_rank_seed=True)
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -22,11 +22,12 @@ import torch.nn.functional as F
 from torch import Tensor
 from torchvision.ops import roi_align
 
-from ...models.layers.decoupled_attention import DECOUPLED_MODES
+from ..datasets.ov_shapes.arch import (OV_SHAPES_CLIP, OV_SHAPES_MEAN, OV_SHAPES_STD,
+                                       OV_SHAPES_TEMPLATES)
+from ..datasets.ov_shapes.classes import CLASSES, NOVEL_IDS, SHAPES
+from ..datasets.ov_shapes.generator import Scene, semantic_map
+from ..models.layers.decoupled_attention import DECOUPLED_MODES
 from .affinity_probe import AffinityAccumulator, scene_instance_maps, update_student
-from .arch import OV_SHAPES_CLIP, OV_SHAPES_MEAN, OV_SHAPES_STD, OV_SHAPES_TEMPLATES
-from .classes import CLASSES, NOVEL_IDS, SHAPES
-from .generator import Scene, semantic_map
 
 CROP_WIDEN = 1.3
 CROP_SIZE = 64
@@ -115,7 +116,7 @@ class MIoUAccumulator:
 
 def load_visual(checkpoint: str, mode: str = 'csa'):
     """``DeCLIPViT`` of ``OV_SHAPES_CLIP`` in ``mode``, loaded from ``checkpoint``, eval mode."""
-    from ...models.backbones.declip_vit import DeCLIPViT
+    from ..models.backbones.declip_vit import DeCLIPViT
     visual = DeCLIPViT(arch=OV_SHAPES_CLIP, mode=mode, out_indices=(3,),
                        init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
     visual.init_weights()
@@ -124,7 +125,7 @@ def load_visual(checkpoint: str, mode: str = 'csa'):
 
 def load_text(checkpoint: str):
     """``DeCLIPTextEncoder`` of ``OV_SHAPES_CLIP`` (OV-Shapes prompt), loaded, eval mode."""
-    from ...models.text.text_encoder import DeCLIPTextEncoder
+    from ..models.text.text_encoder import DeCLIPTextEncoder
     text = DeCLIPTextEncoder(arch=OV_SHAPES_CLIP, templates=list(OV_SHAPES_TEMPLATES),
                              init_cfg=dict(type='Pretrained', checkpoint=checkpoint))
     text.init_weights()

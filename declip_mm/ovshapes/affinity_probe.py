@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ...evaluation.affinity import (binary_auc, context_similarity, feature_similarity,
+from ..evaluation.affinity import (binary_auc, context_similarity, feature_similarity,
                                     pair_scores, patch_instance_labels)
-from .generator import Scene
+from ..datasets.ov_shapes.generator import Scene
 
 
 def scene_instance_maps(scenes: Sequence[Scene]) -> Tensor:

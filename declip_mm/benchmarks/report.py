@@ -1,4 +1,4 @@
-"""Markdown report of ``tools/benchmark.py``: one renderer per section."""
+"""Markdown report of the benchmark (``tools/benchmark.py``): one renderer per section."""
 import statistics
 
 PEER_FVLM = dict(
