@@ -6,6 +6,7 @@
 
 The command line of ``declip_mm.benchmarks.runner`` (options: its ``parse_args``; sections,
 methods and the report are described there). Writes ``outputs/benchmark/benchmark.{json,md}``.
+``--device cuda`` runs the GPU benchmark instead (``declip_mm.benchmarks.gpu``).
 """
 from declip_mm.benchmarks.runner import main
 

@@ -130,6 +130,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument('--fvit-infer-only', action='store_true', help='skip F-ViT training steps')
     ap.add_argument('--peer-rounds', type=int, default=2,
                     help='alternating F-ViT / peer process rounds (with --clim-repo)')
+    ap.add_argument('--device', default='cpu', choices=('cpu', 'cuda'),
+                    help='cuda: the GPU benchmark, declip_mm.benchmarks.gpu (its own options)')
     ap.add_argument('--out-json', default='outputs/benchmark/benchmark.json')
     ap.add_argument('--out-md', default='outputs/benchmark/benchmark.md')
     ap.add_argument('--worker', help=argparse.SUPPRESS)
@@ -147,7 +149,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     """Run the selected sections, each in subprocesses; write the JSON and the markdown
-    (``argv``: the command line of ``tools/benchmark.py``)."""
+    (``argv``: the command line of ``tools/benchmark.py``). ``--device cuda`` hands the whole
+    command line to the GPU benchmark (``gpu.py``)."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument('--device', default='cpu')
+    if pre.parse_known_args(raw)[0].device == 'cuda':
+        from .gpu import main as gpu_main
+        gpu_main(raw)
+        return
     args = parse_args(argv)
     if args.worker:
         return run_worker(args)

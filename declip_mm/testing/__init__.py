@@ -1,7 +1,14 @@
 """Tiny architectures for tests, demos and the offline proving ground (random weights).
 
-Also: ``declip_mm.testing.fvit`` (a tiny F-ViT config and COCO tree), ``declip_mm.testing.scripts``
-(import a ``tools/`` script by path).
+Submodules (imported on demand):
+
+* ``fvit``: a tiny F-ViT config and COCO tree;
+* ``distill``: a tiny distiller and packed batches of skimage photos;
+* ``checkpoints``: random tiny towers and the checkpoint layouts users have (EVA-CLIP names, ...);
+* ``toy``: a toy model / dataset / pause hook for fast training runs, and their configs;
+* ``faults``: checkpoint-write faults (half-written save, full disk) switched on by environment;
+* ``scripts``: import a ``tools/`` script by path;
+* ``doc_snippets``: find, classify and check the code blocks of README.md and docs/*.md.
 """
 TINY_TEXT = dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=2)
 

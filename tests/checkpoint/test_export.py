@@ -7,8 +7,9 @@ import math
 import pytest
 import torch
 
-from checkpoint_tiny import (convert_tool, open_clip_model, source, text_encoder, to_eva_clip)
 from declip_mm.models.backbones import DeCLIPViT
+from declip_mm.testing.checkpoints import (convert_tool, open_clip_model, random_text_encoder,
+                                           random_tower, to_eva_clip)
 
 
 @pytest.mark.parametrize('arch_name,layout', [('tiny_vit', 'official'), ('tiny_vit', 'detector'),
@@ -17,7 +18,7 @@ def test_convert_loads_strictly_in_open_clip(request, tmp_path, arch_name, layou
     import open_clip
     arch = request.getfixturevalue(arch_name)
     eva = arch_name == 'tiny_eva'
-    vis, txt = source(arch), text_encoder(arch, seed=1)
+    vis, txt = random_tower(arch), random_text_encoder(arch, seed=1)
     text_sd = txt.text.state_dict()
     if layout == 'official':   # DeCLIP epoch_N.pt: EVA-CLIP names (EVA) / open_clip names (OpenAI)
         visual = to_eva_clip(vis.state_dict()) if eva else vis.state_dict()
@@ -52,7 +53,7 @@ def test_convert_loads_strictly_in_open_clip(request, tmp_path, arch_name, layou
 def test_convert_vision_only_and_errors(tiny_eva, tiny_vit, tmp_path):
     from declip_mm.utils.errors import CheckpointError
     tool = convert_tool()
-    vis = source(tiny_vit)
+    vis = random_tower(tiny_vit)
     torch.save({'state_dict': {'backbone.' + k: v for k, v in vis.state_dict().items()}},
                tmp_path / 'in.pt')
     tool.main([str(tmp_path / 'in.pt'), str(tmp_path / 'out.pt')])
@@ -92,7 +93,7 @@ def official_state_dict(arch):
     tower and in every block (as timm's rotary table gives them), ``text.*``, ``logit_scale``."""
     from timm.layers import RotaryEmbeddingCat
     v = arch['vision_cfg']
-    vis, txt = source(arch, seed=3), text_encoder(arch, seed=4)
+    vis, txt = random_tower(arch, seed=3), random_text_encoder(arch, seed=4)
     sd = to_eva_clip(vis.state_dict())
     rope = RotaryEmbeddingCat(v['head_width'], in_pixels=False,
                               feat_shape=[v['image_size'] // v['patch_size']] * 2,
@@ -148,7 +149,7 @@ def test_official_export_of_an_ensembled_backbone_uses_its_recorded_arch(tiny_ev
                                                                          capsys):
     """``DeCLIPEnsembleCheckpointHook`` files record ``meta.arch``: the RoPE buffers follow it
     without ``--arch`` (a 4x4 grid for the tiny tower, not the EVA02 default of 16)."""
-    vis = source(tiny_eva)
+    vis = random_tower(tiny_eva)
     torch.save({'state_dict': vis.state_dict(), 'meta': {'arch': tiny_eva, 'alpha': 0.9}},
                tmp_path / 'declip_backbone_epoch_1.pth')
     convert_tool().main([str(tmp_path / 'declip_backbone_epoch_1.pth'), str(tmp_path / 'o.pt'),
@@ -163,7 +164,7 @@ def test_official_export_of_an_ensembled_backbone_uses_its_recorded_arch(tiny_ev
 
 def test_detector_checkpoint_text_tower_is_exported(tiny_vit, tmp_path, capsys):
     """A DeCLIPFViT checkpoint keeps its text tower under ``vocabulary.text_encoder.text.*``."""
-    vis, txt = source(tiny_vit), text_encoder(tiny_vit, seed=1)
+    vis, txt = random_tower(tiny_vit), random_text_encoder(tiny_vit, seed=1)
     sd = {**{'backbone.' + k: v for k, v in vis.state_dict().items()},
           **{'vocabulary.text_encoder.text.' + k: v for k, v in txt.text.state_dict().items()},
           'roi_head.bbox_head.fc_reg.weight': torch.zeros(4, 8)}

@@ -3,10 +3,10 @@ RoPE buffers against timm's own rotary table, and where each model keeps its tow
 import pytest
 import torch
 
-from checkpoint_tiny import source, text_keys, to_eva_clip
 from declip_mm.checkpoint import text_state_dict, unwrap_state_dict, visual_state_dict
 from declip_mm.checkpoint.layouts import eva_clip, openai, timm_to_eva_clip
 from declip_mm.checkpoint.layouts.open_clip import strip_prefix
+from declip_mm.testing.checkpoints import random_tower, text_keys, to_eva_clip
 
 
 def timm_rope(head_dim, grid, pt):
@@ -37,7 +37,7 @@ def test_rope_frequencies_equal_timm_rotary_table(width, heads, image, patch, pt
 
 
 def test_eva_clip_table_round_trips(tiny_eva):
-    sd = source(tiny_eva).state_dict()
+    sd = random_tower(tiny_eva).state_dict()
     official = to_eva_clip(sd)
     assert 'visual.blocks.0.attn.q_bias' in official and 'visual.blocks.0.mlp.w3.weight' in official
     back = eva_clip.eva_clip_to_timm({**official, 'visual.rope.freqs_cos': torch.ones(1),
@@ -63,7 +63,7 @@ def test_text_tower_found_under_every_model_prefix(tiny_vit, prefix):
 
 
 def test_visual_tower_prefixes_and_openai_scalars(tiny_vit):
-    sd = source(tiny_vit).state_dict()
+    sd = random_tower(tiny_vit).state_dict()
     for prefix in ('backbone.', 'student.', 'image_encoder.', ''):
         got = visual_state_dict({**{prefix + k: v for k, v in sd.items()},
                                  'teacher.visual.conv1.weight': torch.zeros(1)})

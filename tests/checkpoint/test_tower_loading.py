@@ -4,8 +4,8 @@ CheckpointError."""
 import pytest
 import torch
 
-from checkpoint_tiny import source, text_keys, to_eva_clip
 from declip_mm.models.backbones import DeCLIPViT
+from declip_mm.testing.checkpoints import random_tower, text_keys, to_eva_clip
 from declip_mm.utils.errors import CheckpointError
 
 
@@ -51,7 +51,7 @@ def load(arch, path, **kw):
 @pytest.mark.parametrize('arch_name', ['tiny_eva', 'tiny_vit'])
 def test_every_layout_loads_to_identical_outputs(request, arch_name, tmp_path):
     arch = request.getfixturevalue(arch_name)
-    src = source(arch)
+    src = random_tower(arch)
     x = torch.randn(2, 3, 37, 45)
     with torch.no_grad():
         ref_dense, ref_img = src.encode_dense(x), src.encode_image(x)
@@ -71,7 +71,7 @@ def test_every_layout_loads_to_identical_outputs(request, arch_name, tmp_path):
 def test_pos_embed_grid_of_checkpoint_is_adopted(tiny_vit, tmp_path):
     """A checkpoint trained at another size (6x6 grid) loads; pos-embeds are resampled anyway."""
     big = dict(tiny_vit, vision_cfg=dict(tiny_vit['vision_cfg'], image_size=48))
-    src = source(big)
+    src = random_tower(big)
     torch.save(src.state_dict(), tmp_path / 'big.pt')
     model = load(tiny_vit, tmp_path / 'big.pt')
     assert model.visual.positional_embedding.shape == (37, 64)
@@ -88,7 +88,7 @@ def one_line_error(arch, path, match):
 
 
 def test_missing_and_unexpected_keys(tiny_eva, tmp_path):
-    sd = source(tiny_eva).state_dict()
+    sd = random_tower(tiny_eva).state_dict()
     del sd['visual.trunk.blocks.3.attn.q_proj.weight']
     sd['visual.trunk.extra.weight'] = torch.zeros(1)
     torch.save({'state_dict': sd}, tmp_path / 'bad.pt')
@@ -98,10 +98,10 @@ def test_missing_and_unexpected_keys(tiny_eva, tmp_path):
 
 
 def test_wrong_arch(tiny_eva, tiny_vit, tmp_path):
-    torch.save(source(tiny_vit).state_dict(), tmp_path / 'vit.pt')
+    torch.save(random_tower(tiny_vit).state_dict(), tmp_path / 'vit.pt')
     one_line_error(tiny_eva, tmp_path / 'vit.pt', 'missing')
     wide = dict(tiny_vit, vision_cfg=dict(tiny_vit['vision_cfg'], width=96, head_width=16))
-    torch.save(source(wide).state_dict(), tmp_path / 'wide.pt')
+    torch.save(random_tower(wide).state_dict(), tmp_path / 'wide.pt')
     msg = one_line_error(tiny_vit, tmp_path / 'wide.pt', 'wrong shape')
     assert 'width=64' in msg
 
@@ -135,7 +135,7 @@ def test_missing_corrupt_and_empty_files(tiny_eva, tmp_path):
     junk = {'random.pt': bytes(noise),
             'text.pt': b'hello, not a checkpoint\n' * 10,
             'empty.pt': b''}
-    torch.save(source(tiny_eva).state_dict(), tmp_path / 'whole.pt')
+    torch.save(random_tower(tiny_eva).state_dict(), tmp_path / 'whole.pt')
     junk['truncated.pt'] = (tmp_path / 'whole.pt').read_bytes()[:5000]
     for name, data in junk.items():
         (tmp_path / name).write_bytes(data)
@@ -149,7 +149,7 @@ def test_missing_corrupt_and_empty_files(tiny_eva, tmp_path):
 def test_mmengine_checkpoint_with_numpy_meta_loads(tiny_vit, tmp_path):
     """mmengine writes numpy scalars / arrays next to the weights: still loadable."""
     import numpy as np
-    src = source(tiny_vit)
+    src = random_tower(tiny_vit)
     torch.save({'meta': {'seed': np.int64(3), 'arr': np.zeros(2), 'lr': np.float64(0.1)},
                 'state_dict': {'backbone.' + k: v for k, v in src.state_dict().items()}},
                tmp_path / 'epoch_1.pth')
@@ -162,7 +162,7 @@ def test_mmengine_checkpoint_with_numpy_meta_loads(tiny_vit, tmp_path):
 def test_mmengine_checkpoint_with_message_hub_loads(tiny_vit, tmp_path):
     """What mmengine's Runner writes: message_hub.log_scalars holds HistoryBuffer objects."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    src = source(tiny_vit)
+    src = random_tower(tiny_vit)
     history = HistoryBuffer()
     history.update(0.5)
     torch.save({'message_hub': {'log_scalars': {'train/loss': history}},
@@ -179,7 +179,7 @@ def test_mmengine_checkpoint_with_message_hub_loads(tiny_vit, tmp_path):
 def test_every_init_cfg_form_converts_the_official_layout(tiny_eva, tmp_path, form):
     """A list-form ``init_cfg`` and ``prefix=`` load an official file through the same
     conversion as the dict form (no silent non-load)."""
-    src = source(tiny_eva)
+    src = random_tower(tiny_eva)
     official = {**to_eva_clip(src.state_dict()), **text_keys(tiny_eva, 'text.')}
     if form == 'prefix':   # e.g. a file that nests the CLIP under "clip."
         official = {'clip.' + k: v for k, v in official.items()}
@@ -198,7 +198,7 @@ def test_init_cfg_errors_are_one_line(tiny_eva, tmp_path):
     entry = dict(type='Pretrained', checkpoint=str(tmp_path / 'a.pt'))
     with pytest.raises(ConfigError, match='2 Pretrained entries'):
         DeCLIPViT(tiny_eva, init_cfg=[entry, entry]).init_weights()
-    torch.save(source(tiny_eva).state_dict(), tmp_path / 'a.pt')
+    torch.save(random_tower(tiny_eva).state_dict(), tmp_path / 'a.pt')
     with pytest.raises(CheckpointError, match="no image-tower weights .*under prefix 'nope.'"):
         DeCLIPViT(tiny_eva, init_cfg=[dict(entry, prefix='nope.')]).init_weights()
 

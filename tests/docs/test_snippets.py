@@ -1,9 +1,9 @@
 """Every code block of README.md and docs/*.md runs (or is checked) as written.
 
-The convention is in ``snippets.py``: config snippets are loaded on top of the stock config
-they name and their model is built (towers cut to 2 blocks, no weights); other Python blocks are
-executed; shell commands must name existing scripts, flags the scripts accept, existing
-repository paths and loadable configs. A new block in any document is picked up on its own.
+The convention is in ``declip_mm.testing.doc_snippets``: config snippets are loaded on top of
+the stock config they name and their model is built (towers cut to 2 blocks, no weights); other
+Python blocks are executed; shell commands must name existing scripts, flags the scripts accept,
+existing repository paths and loadable configs. A new block in any document is picked up on its own.
 """
 import ast
 import copy
@@ -16,9 +16,11 @@ from functools import lru_cache
 import pytest
 import torch
 
-from snippets import (ROOT, Snippet, all_snippets, commands, declared_options,  # noqa: E402
-                      extract, find_type, flags, fragment_values, free_names, invocation, kind,
-                      repo_paths, signature_problem, tiny_towers, typed_dicts)
+from declip_mm.testing.doc_snippets import (ROOT, Snippet, all_snippets, commands,
+                                            declared_options, extract, find_type, flags,
+                                            fragment_values, free_names, invocation, kind,
+                                            repo_paths, signature_problem, tiny_towers,
+                                            typed_dicts)
 
 SNIPPETS = [s for s in all_snippets() if kind(s) is not None]
 

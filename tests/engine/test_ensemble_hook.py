@@ -4,7 +4,6 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from distill_tiny import build_distiller
 
 from declip_mm.models.backbones.declip_vit import DeCLIPViT
 from declip_mm.engine.ensemble_hook import (DeCLIPEnsembleCheckpointHook,
@@ -34,7 +33,7 @@ def fake_runner(model, tmp_path, epoch=0, max_epochs=3):
                            work_dir=str(tmp_path), logger=logging.getLogger('test'))
 
 
-def test_hook_writes_a_declipvit_loadable_ensemble(tmp_path):
+def test_hook_writes_a_declipvit_loadable_ensemble(tmp_path, build_distiller):
     model = build_distiller()
     with torch.no_grad():
         for p in model.student.parameters():
@@ -83,7 +82,7 @@ def write_tiny_clip(path):
     return text
 
 
-def test_ensembled_file_carries_the_text_tower(tmp_path):
+def test_ensembled_file_carries_the_text_tower(tmp_path, build_distiller):
     from declip_mm.models.text.text_encoder import DeCLIPTextEncoder
     clip = tmp_path / 'tiny_clip.pth'
     text = write_tiny_clip(clip)
@@ -108,7 +107,7 @@ def test_ensembled_file_carries_the_text_tower(tmp_path):
     assert keys and all(k.startswith('visual.') for k in keys)
 
 
-def test_validation_runs_on_the_ensembled_weights(tmp_path):
+def test_validation_runs_on_the_ensembled_weights(tmp_path, build_distiller):
     model = build_distiller(mode='qq')
     with torch.no_grad():
         for p in model.student.parameters():

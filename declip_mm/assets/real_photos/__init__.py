@@ -12,8 +12,8 @@ the repository; :func:`materialize_real_photos` writes them:
   the written json lists the four other photos.
 
 The annotations were checked by drawing them over the photos (:func:`draw_annotations`) and
-looking at the pictures; ``tests/test_real_photos.py`` checks their consistency and pushes the
-photos through the detection and segmentation pipelines.
+looking at the pictures; ``tests/datasets/test_real_photos.py`` checks their consistency and
+pushes the photos through the detection and segmentation pipelines.
 
 Example::
 

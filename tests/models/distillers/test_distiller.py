@@ -1,7 +1,6 @@
 """DeCLIPDistiller on tiny models and real skimage batches: teachers, freezing, losses, a step."""
 import pytest
 import torch
-from distill_tiny import build_distiller, collate, make_samples
 from mmengine.optim import build_optim_wrapper
 
 from declip_mm.models.distillers.freezing import official_frozen_names
@@ -11,7 +10,7 @@ from declip_mm.testing import TINY_VIT
 from declip_mm.utils.errors import ConfigError
 
 
-def test_teacher_is_a_frozen_copy_of_the_student():
+def test_teacher_is_a_frozen_copy_of_the_student(build_distiller):
     model = build_distiller()
     s, t = model.student.state_dict(), model.teacher.state_dict()
     assert set(s) == set(t) and all(torch.equal(s[k], t[k]) for k in s)
@@ -22,7 +21,7 @@ def test_teacher_is_a_frozen_copy_of_the_student():
     assert not model.teacher.visual.training and not model.vfm.training
 
 
-def test_default_freezing_eva_csa_and_qq():
+def test_default_freezing_eva_csa_and_qq(build_distiller):
     model = build_distiller()
     frozen = set(model.frozen_student_params)
     expected = {'visual.trunk.cls_token', 'visual.trunk.pos_embed',
@@ -43,7 +42,7 @@ def test_default_freezing_eva_csa_and_qq():
     assert 'visual.trunk.blocks.3.attn.q_proj.weight' not in qq.frozen_student_params
 
 
-def test_openai_student_and_custom_freezing():
+def test_openai_student_and_custom_freezing(build_distiller):
     model = build_distiller(arch=TINY_VIT, mode='qq')
     frozen = set(model.frozen_student_params)
     assert {'visual.conv1.weight', 'visual.class_embedding', 'visual.positional_embedding',
@@ -61,9 +60,9 @@ def test_openai_student_and_custom_freezing():
     assert 'visual.trunk.blocks.3.attn.k_proj.weight' not in official_frozen_names(kk.student)
 
 
-def test_loss_matches_the_per_image_formulas_for_batch_two():
+def test_loss_matches_the_per_image_formulas_for_batch_two(build_distiller, distill_batch):
     model = build_distiller()
-    data = model.data_preprocessor(collate(make_samples()), True)
+    data = model.data_preprocessor(distill_batch(), True)
     inputs, samples = data['inputs'], data['data_samples']
     assert inputs['student'].shape == (2, 3, 64, 64) and inputs['vfm'].shape == (2, 3, 112, 112)
     n = sum(len(s.boxes) for s in samples)
@@ -89,15 +88,15 @@ def test_loss_matches_the_per_image_formulas_for_batch_two():
     assert losses['loss_context'].item() == pytest.approx(0.1 * context.item(), rel=1e-4)
 
 
-def test_vfm_grid_differing_from_the_student_grid_is_resized():
+def test_vfm_grid_differing_from_the_student_grid_is_resized(build_distiller, distill_batch):
     model = build_distiller()
-    data = model.data_preprocessor(collate(make_samples(vfm_size=84)), True)
+    data = model.data_preprocessor(distill_batch(vfm_size=84), True)
     assert model.vfm(data['inputs']['vfm']).shape[-2:] == (6, 6)
     losses = model(**data, mode='loss')
     assert torch.isfinite(losses['loss_context'])
 
 
-def test_train_step_updates_only_trainable_student_params():
+def test_train_step_updates_only_trainable_student_params(build_distiller, distill_batch):
     model = build_distiller()
     wrapper = build_optim_wrapper(model, dict(
         type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.1),
@@ -110,7 +109,7 @@ def test_train_step_updates_only_trainable_student_params():
     assert decay[id(blk.attn.q_proj.weight)] == pytest.approx(0.1)
     assert decay[id(blk.attn.q_proj.bias)] == 0 and decay[id(blk.norm1.weight)] == 0
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    log = model.train_step(collate(make_samples()), wrapper)
+    log = model.train_step(distill_batch(), wrapper)
     assert {'loss', 'loss_content', 'loss_context'} <= set(log)
     after = model.state_dict()
     frozen = set(model.frozen_student_params)
@@ -121,7 +120,7 @@ def test_train_step_updates_only_trainable_student_params():
     assert not {f'student.{n}' for n in frozen} & changed
 
 
-def test_tensor_mode_and_predict_needs_a_classifier():
+def test_tensor_mode_and_predict_needs_a_classifier(build_distiller):
     model = build_distiller()
     x = torch.randn(1, 3, 64, 64)
     dense, ctx = model(x, mode='tensor')
@@ -130,7 +129,7 @@ def test_tensor_mode_and_predict_needs_a_classifier():
         model(x, [], mode='predict')
 
 
-def test_teacher_copy_adopts_a_checkpoint_position_grid():
+def test_teacher_copy_adopts_a_checkpoint_position_grid(build_distiller):
     from declip_mm.models.distillers.distiller import copy_weights
     model = build_distiller()
     pos = model.student.visual['trunk'].pos_embed

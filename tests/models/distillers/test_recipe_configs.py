@@ -3,10 +3,10 @@ import os.path as osp
 
 import pytest
 import torch
-from distill_tiny import TINY_DINOV2, collate, make_samples
 from mmengine.config import Config
 
 from declip_mm.testing import TINY_EVA
+from declip_mm.testing.distill import TINY_DINOV2
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 CFG = osp.join(ROOT, 'configs/declip')
@@ -46,7 +46,7 @@ def test_official_recipe_settings(path, arch, batch, alpha, crop, grid):
     assert csa.model.to_dict() == cfg.model.to_dict()
 
 
-def test_recipe_model_trains_a_step_with_k_proj_frozen():
+def test_recipe_model_trains_a_step_with_k_proj_frozen(distill_batch):
     """The B/16 recipe's model, at the tiny size, one optimiser step on real batches."""
     import declip_mm  # noqa: F401
     from mmengine.optim import build_optim_wrapper
@@ -66,7 +66,7 @@ def test_recipe_model_trains_a_step_with_k_proj_frozen():
     wrapper = build_optim_wrapper(model, optim_cfg)
     last = 'visual.trunk.blocks.3.attn.'
     before = {k: v.clone() for k, v in model.student.state_dict().items()}
-    logs = model.train_step(collate(make_samples()), wrapper)
+    logs = model.train_step(distill_batch(), wrapper)
     assert set(logs) >= {'loss_content', 'loss_context'}
     after = model.student.state_dict()
     assert torch.equal(after[last + 'k_proj.weight'], before[last + 'k_proj.weight'])

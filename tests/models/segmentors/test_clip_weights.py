@@ -1,7 +1,5 @@
 """An official-layout CLIP checkpoint (EVA-CLIP names, ``visual.*`` / ``text.*``) loads into a
 segmentor, as ``tools/test.py CONFIG DECLIP.pt`` does."""
-import re
-
 import pytest
 import torch
 from mmengine.runner.checkpoint import load_state_dict
@@ -9,6 +7,7 @@ from mmseg.registry import MODELS
 
 import declip_mm  # noqa: F401
 from declip_mm.testing import TINY_EVA
+from declip_mm.testing.checkpoints import to_eva_clip
 
 
 @pytest.fixture(autouse=True)
@@ -16,12 +15,6 @@ def mmseg_scope():
     """Build mmseg types (SegDataPreProcessor, ...) by name, as a runner would."""
     from mmengine.registry import init_default_scope
     init_default_scope('mmseg')
-
-
-TIMM_TO_EVA_CLIP = [(r'\.attn\.q_proj\.bias$', '.attn.q_bias'), (r'\.attn\.v_proj\.bias$',
-                    '.attn.v_bias'), (r'\.attn\.norm\.', '.attn.inner_attn_ln.'),
-                    (r'\.mlp\.norm\.', '.mlp.ffn_ln.'), (r'\.mlp\.fc1_g\.', '.mlp.w1.'),
-                    (r'\.mlp\.fc1_x\.', '.mlp.w2.'), (r'\.mlp\.fc2\.', '.mlp.w3.')]
 
 
 def segmentor(seed):
@@ -33,12 +26,7 @@ def segmentor(seed):
 
 
 def official_layout(model):
-    sd = {}
-    for k, v in model.backbone.state_dict().items():
-        k = 'visual.' + k[len('visual.trunk.'):]
-        for pat, rep in TIMM_TO_EVA_CLIP:
-            k = re.sub(pat, rep, k)
-        sd[k] = v.clone()
+    sd = to_eva_clip({k: v.clone() for k, v in model.backbone.state_dict().items()})
     sd.update({'text.' + k: v.clone() for k, v in model.text_encoder.text.state_dict().items()})
     sd['logit_scale'] = torch.tensor(4.6)
     return sd

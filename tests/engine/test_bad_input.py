@@ -2,7 +2,7 @@
 the file or the config field, exit status 1, no traceback.
 
 The tools' ``main`` runs in this process (through ``run_main``, exactly as the command line does;
-the ``run`` and ``workspace`` fixtures are in conftest.py) so the cases share one start-up;
+the ``run``, ``train`` and other fixtures are in conftest.py) so the cases share one start-up;
 ``test_cli_prints_one_line`` checks the real command line.
 """
 import os
@@ -12,7 +12,11 @@ import sys
 import pytest
 import torch
 
-from reliability_helpers import DET, SEG, TOOLS, one_error, tool_env, train
+from declip_mm.utils.package_paths import repository_path
+
+DET = repository_path('tests/configs/tiny_det.py')
+SEG = repository_path('tests/configs/tiny_seg.py')
+TOOLS = repository_path('tools')
 
 SMALL_IMAGES = """
 _base_ = '{base}'
@@ -22,62 +26,53 @@ model = dict(data_preprocessor=dict(size=(6, 6), size_divisor=None))
 train_dataloader = dict(dataset=dict(pipeline=pipeline_train))
 """
 
-TRAINING_FREE = """
-_base_ = '{base}'
-from declip_mm.testing import TINY_EVA
-model = dict(_delete_=True, type='DeCLIPTrainingFreeSegmentor',
-             backbone=dict(type='DeCLIPViT', arch=TINY_EVA),
-             text_encoder=dict(type='DeCLIPTextEncoder', arch=TINY_EVA),
-             class_names={names}, slide_crop=0)
-"""
 
-
-def test_unknown_mode(run, workspace):
-    msg = train(run, workspace, '--cfg-options', 'model.backbone.mode=bogus')
+def test_unknown_mode(train):
+    msg = train('--cfg-options', 'model.backbone.mode=bogus')
     assert msg.startswith('error: model.backbone') and "unknown mode 'bogus'" in msg
 
 
-def test_unknown_arch(run, workspace):
-    msg = train(run, workspace, '--cfg-options', 'model.backbone.arch=NoSuchArch')
+def test_unknown_arch(train):
+    msg = train('--cfg-options', 'model.backbone.arch=NoSuchArch')
     assert msg.startswith('error: model.backbone') and "unknown arch 'NoSuchArch'" in msg
 
 
-def test_unknown_model_key(run, workspace):
-    msg = train(run, workspace, '--cfg-options', 'model.backbone.modee=csa')
+def test_unknown_model_key(train):
+    msg = train('--cfg-options', 'model.backbone.modee=csa')
     assert msg == "error: model.backbone: unknown key 'modee' for DeCLIPViT (did you mean 'mode'?)"
 
 
-def test_unknown_top_level_key(run, workspace):
-    msg = train(run, workspace, '--cfg-options', 'train_cfgg.max_epochs=3')
+def test_unknown_top_level_key(train):
+    msg = train('--cfg-options', 'train_cfgg.max_epochs=3')
     assert msg.startswith("error: unknown top-level config key 'train_cfgg' (did you mean "
                           "'train_cfg'?)")
 
 
-def test_unknown_dataloader_key(run, workspace):
-    msg = train(run, workspace, '--cfg-options', 'train_dataloader.batchsize=2')
+def test_unknown_dataloader_key(train):
+    msg = train('--cfg-options', 'train_dataloader.batchsize=2')
     assert msg == "error: train_dataloader: unknown key 'batchsize' (did you mean 'batch_size'?)"
 
 
-def test_unregistered_type(run, workspace):
-    msg = train(run, workspace, '--cfg-options', 'model.backbone.type=DeCLIPVit')
+def test_unregistered_type(train):
+    msg = train('--cfg-options', 'model.backbone.type=DeCLIPVit')
     assert msg.startswith("error: model.backbone.type: 'DeCLIPVit' is not a registered type")
 
 
-def test_missing_dataset_root(run, workspace):
-    msg = train(run, workspace, '--cfg-options', 'train_dataloader.dataset.data_root=nowhere/')
+def test_missing_dataset_root(train):
+    msg = train('--cfg-options', 'train_dataloader.dataset.data_root=nowhere/')
     assert msg.startswith('error: train_dataloader.dataset.data_root: dataset folder nowhere/ '
                           'does not exist')
 
 
-def test_missing_config(run, workspace):
+def test_missing_config(run, workspace, one_error):
     msg = one_error(run('train', str(workspace / 'nope.py'))[0])
     assert msg == f'error: config file not found: {workspace / "nope.py"}'
 
 
-def test_image_smaller_than_a_patch(run, workspace):
+def test_image_smaller_than_a_patch(workspace, train):
     cfg = workspace / 'small_images.py'
     cfg.write_text(SMALL_IMAGES.format(base=SEG))
-    msg = train(run, workspace, config=str(cfg))
+    msg = train(config=str(cfg))
     assert 'DeCLIPViT: image (6, 6) is smaller than one' in msg
     assert '(batch: data/tiny_seg/img_dir/' in msg  # the images of the failing batch
 
@@ -91,8 +86,8 @@ def corrupt_image(workspace):
     path.write_bytes(good)
 
 
-def test_corrupt_image_stops_with_its_name(run, workspace, corrupt_image):
-    msg = train(run, workspace)
+def test_corrupt_image_stops_with_its_name(corrupt_image, train):
+    msg = train()
     assert msg == ('error: corrupt or unreadable image data/tiny_coco/images/0001.png: it '
                    'cannot be decoded as an image')
 
@@ -106,29 +101,23 @@ def test_corrupt_image_skipped_with_warning_when_asked(run, workspace, corrupt_i
     assert (workspace / 'skip' / 'epoch_1.pth').is_file()
 
 
-def _det_checkpoint(workspace, name: str, obj) -> str:
-    path = str(workspace / name)
-    torch.save(obj, path)
-    return path
-
-
-def test_checkpoint_with_wrong_keys(run, workspace):
-    ckpt = _det_checkpoint(workspace, 'wrong.pth', {'state_dict': {'foo.weight': torch.ones(1)}})
+def test_checkpoint_with_wrong_keys(run, workspace, one_error, checkpoint_file):
+    ckpt = checkpoint_file('wrong.pth', {'state_dict': {'foo.weight': torch.ones(1)}})
     msg = one_error(run('test', DET, ckpt, '--work-dir', str(workspace / 'test'))[0])
     assert msg.startswith(f'error: {ckpt} does not fit this FasterRCNN: ')
     assert '; 1 unexpected: foo.weight' in msg and ' missing: backbone.' in msg
 
 
-def test_backbone_checkpoint_that_does_not_fit(run, workspace):
-    ckpt = _det_checkpoint(workspace, 'clip.pth', {'state_dict': {'visual.foo': torch.ones(1)}})
-    msg = train(run, workspace, '--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
+def test_backbone_checkpoint_that_does_not_fit(train, checkpoint_file):
+    ckpt = checkpoint_file('clip.pth', {'state_dict': {'visual.foo': torch.ones(1)}})
+    msg = train('--cfg-options', 'model.backbone.init_cfg.type=Pretrained',
                 f'model.backbone.init_cfg.checkpoint={ckpt}')
     assert msg.startswith(f'error: {ckpt} does not fit DeCLIPViT(')
     assert 'missing' in msg and '1 unexpected: visual.foo' in msg
 
 
-def test_truncated_checkpoint(run, workspace):
-    good = _det_checkpoint(workspace, 'good.pth', {'state_dict': {'w': torch.ones(1000)}})
+def test_truncated_checkpoint(run, workspace, one_error, checkpoint_file):
+    good = checkpoint_file('good.pth', {'state_dict': {'w': torch.ones(1000)}})
     bad = str(workspace / 'truncated.pth')
     with open(good, 'rb') as f, open(bad, 'wb') as g:
         g.write(f.read()[:2000])
@@ -136,31 +125,29 @@ def test_truncated_checkpoint(run, workspace):
     assert msg.startswith(f'error: cannot read checkpoint {bad}: ')
 
 
-def test_resume_from_weights_only_file(run, workspace):
-    ckpt = _det_checkpoint(workspace, 'weights.pth', {'state_dict': {'w': torch.ones(1)}})
-    msg = train(run, workspace, '--resume', ckpt)
+def test_resume_from_weights_only_file(train, checkpoint_file):
+    ckpt = checkpoint_file('weights.pth', {'state_dict': {'w': torch.ones(1)}})
+    msg = train('--resume', ckpt)
     assert msg == (f'error: {ckpt} is not a training checkpoint (no meta / message_hub / '
                    'state_dict); give weights-only files as load_from, not --resume')
 
 
-def test_empty_vocabulary(run, workspace):
-    cfg = workspace / 'empty_vocab.py'
-    cfg.write_text(TRAINING_FREE.format(base=SEG, names='[]'))
-    ckpt = _det_checkpoint(workspace, 'empty.pth', {'state_dict': {}})
-    msg = one_error(run('test', str(cfg), ckpt, '--work-dir', str(workspace / 'test'))[0])
+def test_empty_vocabulary(run, workspace, one_error, checkpoint_file, training_free_config):
+    cfg = training_free_config('empty_vocab.py', '[]')
+    ckpt = checkpoint_file('empty.pth', {'state_dict': {}})
+    msg = one_error(run('test', cfg, ckpt, '--work-dir', str(workspace / 'test'))[0])
     assert msg.startswith('error: model: class names must be a non-empty list')
 
 
-def test_duplicated_vocabulary(run, workspace):
-    cfg = workspace / 'dup_vocab.py'
-    cfg.write_text(TRAINING_FREE.format(base=SEG, names="['red box', 'blue disc', 'red box']"))
-    ckpt = _det_checkpoint(workspace, 'empty.pth', {'state_dict': {}})
-    msg = one_error(run('test', str(cfg), ckpt, '--non-strict',
+def test_duplicated_vocabulary(run, workspace, one_error, checkpoint_file, training_free_config):
+    cfg = training_free_config('dup_vocab.py', "['red box', 'blue disc', 'red box']")
+    ckpt = checkpoint_file('empty.pth', {'state_dict': {}})
+    msg = one_error(run('test', cfg, ckpt, '--non-strict',
                         '--work-dir', str(workspace / 'test'))[0])
     assert msg == "error: vocabulary has duplicated class names: ['red box']"
 
 
-def test_cli_prints_one_line(workspace):
+def test_cli_prints_one_line(workspace, tool_env):
     """The real command line: stderr ends with the one error line, exit status 1."""
     proc = subprocess.run([sys.executable, os.path.join(TOOLS, 'train.py'), DET, '--cfg-options',
                            'model.backbone.mode=bogus'], cwd=str(workspace), env=tool_env(),

@@ -9,39 +9,25 @@ restores the generators and keeps validation out of them can match bit for bit.
 import os
 import signal
 
-import torch
-
 from declip_mm.testing import make_tiny_coco
 from declip_mm.checkpoint import safe_torch_load
-from reliability_helpers import ROOT, TOY_ITER_CONFIG, start_tool, wait_for
+from declip_mm.testing.toy import TOY_ITER_CONFIG
+from declip_mm.utils.package_paths import repository_path
 
 CONFIG = """
 _base_ = '{base}'
-custom_imports = dict(imports=['declip_mm', 'reliability_helpers'], allow_failed_imports=False)
+custom_imports = dict(imports=['declip_mm', 'declip_mm.testing.toy'], allow_failed_imports=False)
 custom_hooks = [dict(type='DeCLIPTestPauseHook')]
 train_cfg = dict(max_epochs=2, val_interval=1)
 randomness = dict(seed=0, deterministic=True)
 """
 
 
-def max_abs_diff(a: dict, b: dict) -> float:
-    """Largest absolute difference over the tensors of two (nested) checkpoint parts."""
-    worst = 0.0
-    for key, value in a.items():
-        other = b[key]
-        if isinstance(value, dict):
-            worst = max(worst, max_abs_diff(value, other))
-        elif torch.is_tensor(value) and value.is_floating_point():
-            worst = max(worst, (value - other).abs().max().item() if value.numel() else 0.0)
-        elif torch.is_tensor(value):
-            assert torch.equal(value, other), key
-    return worst
-
-
-def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
+def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path, start_tool, wait_for,
+                                                                 max_abs_diff):
     make_tiny_coco(str(tmp_path / 'data' / 'tiny_coco'), num_images=8)  # 4 iterations / epoch
     cfg = tmp_path / 'crash_det.py'
-    cfg.write_text(CONFIG.format(base=os.path.join(ROOT, 'tests', 'configs', 'tiny_det.py')))
+    cfg.write_text(CONFIG.format(base=repository_path('tests/configs/tiny_det.py')))
     full, crashed = tmp_path / 'full', tmp_path / 'crashed'
     marker = str(tmp_path / 'paused')
 
@@ -83,7 +69,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     assert max_abs_diff(first['state_dict'], a['state_dict']) > 0
 
 
-def test_iteration_loop_resume_restores_generators_before_the_first_new_draw(tmp_path):
+def test_iteration_loop_resume_restores_generators_before_the_first_new_draw(tmp_path, start_tool,
+                                                                             wait_for,
+                                                                             max_abs_diff):
     """An iteration loop skips the trained batches by drawing them again; the dataset's numpy
     noise (a random transform) of the first new batch must come from the saved state."""
     cfg = tmp_path / 'toy_iter.py'

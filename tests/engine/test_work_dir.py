@@ -14,7 +14,7 @@ from declip_mm.engine.work_dir import (LOCK_NAME, claim_work_dir, latest_checkpo
                                        lock_work_dir, relative_to_work_dir, unlock_work_dir)
 from declip_mm.utils.errors import ConfigError
 from declip_mm.checkpoint import safe_torch_load
-from reliability_helpers import TOY_CONFIG, start_tool
+from declip_mm.testing.toy import TOY_CONFIG
 
 LOCK_IN_CHILD = """
 import sys, time
@@ -70,36 +70,36 @@ def test_last_checkpoint_resolves_against_its_work_dir(tmp_path):
     assert latest_checkpoint(str(work)) == str(work / 'iter_2.pth')
 
 
-def _train(tmp_path, cfg, work, log, *extra, **env):
+def _train(start_tool, tmp_path, cfg, work, log, *extra, **env):
     proc = start_tool('train.py', str(cfg), '--work-dir', str(work), *extra, cwd=str(tmp_path),
                       log=str(tmp_path / log), **env)
     proc.wait(300)
     return proc.returncode, (tmp_path / log).read_text()
 
 
-def test_moved_and_copied_work_dirs_resume_from_their_own_files(tmp_path):
+def test_moved_and_copied_work_dirs_resume_from_their_own_files(tmp_path, start_tool):
     cfg2, cfg3 = tmp_path / 'toy2.py', tmp_path / 'toy3.py'
     cfg2.write_text(TOY_CONFIG.format(max_epochs=2))
     cfg3.write_text(TOY_CONFIG.format(max_epochs=3))
     first = tmp_path / 'first'
-    status, log = _train(tmp_path, cfg2, first, 'first.log')
+    status, log = _train(start_tool, tmp_path, cfg2, first, 'first.log')
     assert status == 0, log[-2000:]
     copied, moved = tmp_path / 'copied', tmp_path / 'moved'
     shutil.copytree(first, copied)
     os.rename(first, moved)
     for work in (copied, moved):
-        status, log = _train(tmp_path, cfg3, work, f'{work.name}.log', '--resume')
+        status, log = _train(start_tool, tmp_path, cfg3, work, f'{work.name}.log', '--resume')
         assert status == 0, log[-2000:]
         assert f'Load checkpoint from {work / "epoch_2.pth"}' in log
         assert safe_torch_load(str(work / 'epoch_3.pth'))['meta']['epoch'] == 3
     assert not first.exists()
 
 
-def test_disk_full_is_one_line_and_resume_works_once_space_is_back(tmp_path):
+def test_disk_full_is_one_line_and_resume_works_once_space_is_back(tmp_path, start_tool):
     cfg = tmp_path / 'toy.py'
     cfg.write_text(TOY_CONFIG.format(max_epochs=3))
     work = tmp_path / 'work'
-    status, log = _train(tmp_path, cfg, work, 'full.log', DECLIP_TEST_ENOSPC='2')
+    status, log = _train(start_tool, tmp_path, cfg, work, 'full.log', DECLIP_TEST_ENOSPC='2')
     assert status == 1 and 'Traceback' not in log, log[-3000:]
     assert log.strip().splitlines()[-1] == (
         f'error: cannot write {work / "epoch_2.pth"}: No space left on device; removed the '
@@ -108,7 +108,7 @@ def test_disk_full_is_one_line_and_resume_works_once_space_is_back(tmp_path):
     assert sorted(p.name for p in work.glob('*.pth*')) == ['epoch_1.pth']
     assert (work / 'last_checkpoint').read_text() == 'epoch_1.pth'
     assert safe_torch_load(str(work / 'epoch_1.pth'))['meta']['epoch'] == 1
-    status, log = _train(tmp_path, cfg, work, 'resume.log', '--resume')
+    status, log = _train(start_tool, tmp_path, cfg, work, 'resume.log', '--resume')
     assert status == 0, log[-3000:]
     assert 'resumed epoch: 1' in log
     assert sorted(p.name for p in work.glob('*.pth*')) == ['epoch_3.pth']

@@ -12,7 +12,8 @@ The convention (the documents need no annotations):
       type whose constructor takes the given keys, and its ``DeCLIPViT`` / text encoders are
       built (2 blocks, no weights).
   Any other Python block is **code** and is executed (in a temporary folder); names it uses
-  without defining them come from the document's context (``CONTEXTS`` in test_snippets.py).
+  without defining them come from the document's context (``CONTEXTS`` in
+  tests/docs/test_snippets.py).
 * ```` ```bash ```` blocks, and unlabelled blocks whose lines start with a command, are
   **shell**: each command's script or module must exist, every ``--flag`` must be one the script
   declares (an option string in it or in the tools/ modules it imports; else its ``--help``
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+"""The source checkout (the documents are read from it, not from an installed copy)."""
 DOCS = ['README.md'] + sorted(os.path.relpath(p, ROOT)
                               for p in glob.glob(os.path.join(ROOT, 'docs', '*.md')))
 

@@ -20,15 +20,10 @@ import declip_mm  # noqa: F401  (registers the allow-list)
 from declip_mm.checkpoint import load_backbone_checkpoint
 from declip_mm.models.backbones.declip_vit import DeCLIPViT
 from declip_mm.testing import TINY_EVA, TINY_VIT
+from declip_mm.testing.checkpoints import to_eva_clip
 from declip_mm.utils.errors import CheckpointError
+from declip_mm.utils.package_paths import repository_path
 from declip_mm.checkpoint import safe_torch_load
-
-TIMM_TO_EVA_CLIP = [(r'\.attn\.q_proj\.bias$', '.attn.q_bias'),
-                    (r'\.attn\.v_proj\.bias$', '.attn.v_bias'),
-                    (r'\.attn\.norm\.', '.attn.inner_attn_ln.'), (r'\.mlp\.norm\.', '.mlp.ffn_ln.'),
-                    (r'\.mlp\.fc1_g\.', '.mlp.w1.'), (r'\.mlp\.fc1_x\.', '.mlp.w2.'),
-                    (r'\.mlp\.fc2\.', '.mlp.w3.')]
-
 
 class _RunsCode:
     def __init__(self, marker):
@@ -68,17 +63,17 @@ def test_getattr_only_on_history_buffer(tmp_path):
 
 
 @pytest.mark.parametrize('tool', ['test', 'resume'])
-def test_tools_refuse_code_with_one_line(tmp_path, tool):
+def test_tools_refuse_code_with_one_line(tmp_path, tool, tool_env):
     import subprocess
 
-    from reliability_helpers import ROOT, TOY_CONFIG, tool_env
+    from declip_mm.testing.toy import TOY_CONFIG
     path, marker = _evil(tmp_path)
     cfg = tmp_path / 'toy.py'
     cfg.write_text(TOY_CONFIG.format(max_epochs=1) + 'test_dataloader = train_dataloader\n'
                    "test_cfg = dict(type='TestLoop')\ntest_evaluator = dict(type='DumpResults', "
                    f"out_file_path='{tmp_path / 'out.pkl'}')\n")
-    args = ([os.path.join(ROOT, 'tools', 'test.py'), str(cfg), path] if tool == 'test' else
-            [os.path.join(ROOT, 'tools', 'train.py'), str(cfg), '--resume', path])
+    args = ([repository_path('tools/test.py'), str(cfg), path] if tool == 'test' else
+            [repository_path('tools/train.py'), str(cfg), '--resume', path])
     proc = subprocess.run([sys.executable, *args, '--work-dir', str(tmp_path / 'w')],
                           cwd=str(tmp_path), env=tool_env(), capture_output=True, text=True,
                           timeout=300)
@@ -91,12 +86,7 @@ def test_tools_refuse_code_with_one_line(tmp_path, tool):
 
 def _eva_clip_layout(model: DeCLIPViT) -> dict:
     """The backbone's weights under EVA-CLIP / official DeCLIP names (``visual.*``)."""
-    sd = {}
-    for key, value in model.state_dict().items():
-        key = 'visual.' + key[len('visual.trunk.'):]
-        for pattern, repl in TIMM_TO_EVA_CLIP:
-            key = re.sub(pattern, repl, key)
-        sd[key] = value.clone()
+    sd = to_eva_clip({k: v.clone() for k, v in model.state_dict().items()})
     sd['text.token_embedding.weight'] = torch.randn(10, 32)
     sd['logit_scale'] = torch.tensor(4.6)
     return sd

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 TINY_CFG = osp.join(ROOT, 'configs/declip/declip_tiny-eva_tiny-dinov2_1xb2-6e_skimage.py')
 REGION_CFG = osp.join(ROOT, 'configs/declip/region-cls_eva02-b16_coco-panoptic.py')
 

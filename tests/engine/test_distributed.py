@@ -14,13 +14,14 @@ import json
 import os
 import socket
 import subprocess
+import sys
 
 import numpy as np
 import torch
 
 from declip_mm.testing import make_tiny_seg
 from declip_mm.checkpoint import safe_torch_load
-from reliability_helpers import PYTHON, ROOT, start_tool, tool_env
+from declip_mm.utils.package_paths import repository_path
 
 CONFIG = """
 _base_ = '{base}'
@@ -46,18 +47,18 @@ def logged_losses(work_dir) -> np.ndarray:
     return np.array([r['loss'] for r in rows if 'loss' in r])
 
 
-def test_two_processes_match_one_process_with_same_global_batch(tmp_path):
+def test_two_processes_match_one_process_with_same_global_batch(tmp_path, start_tool, tool_env):
     make_tiny_seg(str(tmp_path / 'data' / 'tiny_seg'), num_images=8)
     cfg = tmp_path / 'dist_seg.py'
-    cfg.write_text(CONFIG.format(base=os.path.join(ROOT, 'tests', 'configs', 'tiny_seg.py')))
+    cfg.write_text(CONFIG.format(base=repository_path('tests/configs/tiny_seg.py')))
     one, two = tmp_path / 'one', tmp_path / 'two'
     single = start_tool('train.py', str(cfg), '--work-dir', str(one), '--cfg-options',
                         'train_dataloader.batch_size=4', cwd=str(tmp_path),
                         log=str(tmp_path / 'one.log'))
     dist = subprocess.run(
-        ['bash', os.path.join(ROOT, 'tools', 'dist_train.sh'), str(cfg), '2', '--work-dir',
+        ['bash', repository_path('tools/dist_train.sh'), str(cfg), '2', '--work-dir',
          str(two), '--cfg-options', 'train_dataloader.batch_size=2'],
-        cwd=str(tmp_path), env=tool_env(PYTHON=PYTHON, PORT=str(free_port())),
+        cwd=str(tmp_path), env=tool_env(PYTHON=sys.executable, PORT=str(free_port())),
         capture_output=True, text=True, timeout=600)
     assert dist.returncode == 0, (dist.stdout + dist.stderr)[-4000:]
     assert single.wait(600) == 0, (tmp_path / 'one.log').read_text()[-4000:]

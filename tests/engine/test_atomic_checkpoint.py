@@ -14,10 +14,10 @@ import torch
 from declip_mm.engine.atomic_io import atomic_write_text, remove_stale_parts
 from declip_mm.utils.errors import CheckpointError
 from declip_mm.checkpoint import safe_torch_load
-from reliability_helpers import TOY_CONFIG, start_tool, wait_for
+from declip_mm.testing.toy import TOY_CONFIG
 
 
-def test_kill_during_save_keeps_previous_checkpoint(tmp_path):
+def test_kill_during_save_keeps_previous_checkpoint(tmp_path, start_tool, wait_for):
     cfg = tmp_path / 'toy.py'
     cfg.write_text(TOY_CONFIG.format(max_epochs=3))
     work, marker = tmp_path / 'work', str(tmp_path / 'saving')

@@ -15,7 +15,7 @@ import torch
 from declip_mm.apis import visualize
 from declip_mm.apis.demo import demo
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RANDOM_WEIGHTS = ['model.backbone.init_cfg=None', 'model.text_encoder.init_cfg=None']
 
 

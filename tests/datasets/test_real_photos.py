@@ -9,7 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIZES = {'astronaut.png': (512, 512), 'coffee.png': (400, 600), 'chelsea.png': (300, 451),
          'rocket.png': (427, 640), 'quokka.jpg': (643, 960)}
 BASE = ('person', 'cup', 'saucer', 'cat', 'tower', 'quokka')  # the others play novel

@@ -16,7 +16,7 @@ import pytest
 from declip_mm.datasets.ov_shapes import SPLITS, TINY_CLIP_CHECKPOINT, make_scenes, write_split
 from declip_mm.ovshapes import probe
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS_PER_EPOCH, EPOCHS, BATCH = 100, 3, 16
 EVAL_SCENES = 400
 

@@ -22,7 +22,7 @@ from declip_mm.datasets.ov_shapes import SPLITS, make_scenes, write_split
 from declip_mm.ovshapes import probe
 from declip_mm.datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STEPS_PER_EPOCH, EPOCHS, BATCH = 60, 3, 16
 CONTEXT_WEIGHT = 0.25
 EVAL_SCENES = 300

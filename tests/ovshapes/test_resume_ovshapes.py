@@ -16,13 +16,12 @@ import signal
 
 from declip_mm.datasets.ov_shapes.writer import write_split
 from declip_mm.checkpoint import safe_torch_load
-from reliability_helpers import ROOT, start_tool, wait_for
-from test_crash_resume import max_abs_diff
+from declip_mm.utils.package_paths import repository_path
 
-SHIPPED = os.path.join(ROOT, 'configs', 'ovshapes', 'fvit_tiny-declip_ovshapes.py')
+SHIPPED = repository_path('configs/ovshapes/fvit_tiny-declip_ovshapes.py')
 CONFIG = """
 _base_ = '{base}'
-custom_imports = dict(imports=['declip_mm', 'reliability_helpers'], allow_failed_imports=False)
+custom_imports = dict(imports=['declip_mm', 'declip_mm.testing.toy'], allow_failed_imports=False)
 custom_hooks = [dict(type='DeCLIPLossSyncHook'), dict(type='DeCLIPVocabularyCheckHook'),
                 dict(type='DeCLIPTestPauseHook')]
 train_dataloader = dict(batch_size=2)
@@ -37,7 +36,7 @@ randomness = dict(seed=0, deterministic=True)
 """
 
 
-def _kill_at(marker: str, proc) -> None:
+def _kill_at(wait_for, marker: str, proc) -> None:
     try:
         wait_for(marker, proc)
         os.kill(proc.pid, signal.SIGKILL)
@@ -48,7 +47,8 @@ def _kill_at(marker: str, proc) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def test_ovshapes_fvit_resume_after_kill_is_bit_identical(tmp_path):
+def test_ovshapes_fvit_resume_after_kill_is_bit_identical(tmp_path, start_tool, wait_for,
+                                                          max_abs_diff):
     write_split(str(tmp_path / 'data' / 'ovshapes' / 'train_base'), 8, seed=1, base_only=True)
     cfg = tmp_path / 'resume_fvit.py'
     cfg.write_text(CONFIG.format(base=SHIPPED))
@@ -59,9 +59,9 @@ def test_ovshapes_fvit_resume_after_kill_is_bit_identical(tmp_path):
                           cwd=str(tmp_path), log=str(tmp_path / log), **env)
 
     run_full = train(full, 'full.log')
-    _kill_at(str(tmp_path / 'after3'), train(paused, 'paused.log',
+    _kill_at(wait_for, str(tmp_path / 'after3'), train(paused, 'paused.log',
                                                DECLIP_TEST_PAUSE=f'1,3,{tmp_path / "after3"}'))
-    _kill_at(str(tmp_path / 'in_save'), train(saving, 'saving.log',
+    _kill_at(wait_for, str(tmp_path / 'in_save'), train(saving, 'saving.log',
                                                 DECLIP_TEST_SLOW_SAVE=f'2,{tmp_path / "in_save"}'))
     assert (paused / 'last_checkpoint').read_text().strip() == 'iter_2.pth'
     assert (saving / 'iter_4.pth.part').is_file() and not (saving / 'iter_4.pth').exists()

@@ -14,7 +14,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 CLASSES = ('background', 'subject', 'top band')
 
 
