@@ -8,6 +8,8 @@
 * foreground mIoU: per-pixel argmax of the dense map against the 30 prompts, upsampled
   bilinearly to the image, scored on object pixels only (background ignored), mean IoU over
   classes (mmseg's ``IoUMetric`` arithmetic).
+* affinity AUC (``affinity_probe``): same-object patch-pair AUC of the dense map
+  (``auc_content``) and, in a decoupled mode, of the context features (``auc_context``).
 
 Accuracies are reported over all objects, base and novel classes, and for the colour and the
 shape of the predicted class separately.
@@ -24,6 +26,8 @@ from ..datasets.ov_shapes.arch import (OV_SHAPES_CLIP, OV_SHAPES_MEAN, OV_SHAPES
                                        OV_SHAPES_TEMPLATES)
 from ..datasets.ov_shapes.classes import CLASSES, NOVEL_IDS, SHAPES
 from ..datasets.ov_shapes.generator import Scene, semantic_map
+from ..models.layers.decoupled_attention import DECOUPLED_MODES
+from .affinity_probe import AffinityAccumulator, scene_instance_maps, update_student
 
 CROP_WIDEN = 1.3
 CROP_SIZE = 64
@@ -155,13 +159,15 @@ def evaluate(visual, text_emb: Tensor, scenes: Sequence[Scene], what: str = 'den
 
     Returns:
         accuracies (``all``, ``base``, ``novel``, ``colour``, ``shape``; %) and, for dense,
-        ``miou`` / ``miou_base`` / ``miou_novel`` (%); ``objects`` counted.
+        ``miou`` / ``miou_base`` / ``miou_novel`` and ``auc_content`` / ``auc_context``
+        (%); ``objects`` counted.
     """
     if what not in ('crop', 'dense'):
         raise ValueError(f"what must be 'crop' or 'dense', got {what!r}")
     preds: List[Tensor] = []
     labels: List[Tensor] = []
     miou = MIoUAccumulator()
+    affinity = AffinityAccumulator()
     for start in range(0, len(scenes), batch_size):
         chunk = scenes[start:start + batch_size]
         images = images_to_tensor([s.image for s in chunk])
@@ -170,7 +176,13 @@ def evaluate(visual, text_emb: Tensor, scenes: Sequence[Scene], what: str = 'den
             crops = crop_regions(images, square_widen(rois), crop_size)
             emb = visual.encode_image(crops, normalize=True)
         else:
-            dense = visual.encode_dense(images, normalize=True)
+            contexts = None
+            if visual.mode in DECOUPLED_MODES:
+                dense, contexts = visual.encode_dense_with_context(images, normalize=True)
+            else:
+                dense = visual.encode_dense(images, normalize=True)
+            update_student(affinity, dense, contexts, scene_instance_maps(chunk),
+                           visual.patch_size)
             emb = pool_regions(dense, rois, visual.patch_size)
             logits = torch.einsum('bdhw,cd->bchw', dense, text_emb)
             logits = F.interpolate(logits, size=images.shape[-2:], mode='bilinear',
@@ -183,6 +195,7 @@ def evaluate(visual, text_emb: Tensor, scenes: Sequence[Scene], what: str = 'den
     out['objects'] = float(sum(len(s.labels) for s in scenes))
     if what == 'dense':
         out.update(miou.result())
+        out.update(affinity.result())
     return out
 
 

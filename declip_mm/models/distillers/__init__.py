@@ -2,6 +2,7 @@
 optimiser constructor and schedule live in ``declip_mm.engine``)."""
 from .data_preprocessor import DeCLIPDistillDataPreprocessor
 from .distiller import DeCLIPDistiller, copy_weights
+from .gt_teacher import DeCLIPGTInstanceTeacher, gt_patch_features, instance_fractions
 from .freezing import apply_distill_freezing, official_frozen_names
 from .losses import (DeCLIPContentLoss, DeCLIPContextLoss, context_correlation_loss,
                      cosine_similarity_matrix, region_content_loss, roi_features,
@@ -12,6 +13,7 @@ from .vfm_teachers import (DeCLIPDINOTeacher, DeCLIPDINOv2Teacher,
 __all__ = [
     'DeCLIPDistiller', 'DeCLIPDistillDataPreprocessor', 'DeCLIPContentLoss', 'DeCLIPContextLoss',
     'DeCLIPDINOv2Teacher', 'DeCLIPDINOTeacher', 'DeCLIPSAMTeacher', 'VFMTeacher',
+    'DeCLIPGTInstanceTeacher', 'gt_patch_features', 'instance_fractions',
     'copy_weights',
     'region_content_loss', 'context_correlation_loss', 'cosine_similarity_matrix',
     'student_context_similarity', 'roi_features', 'official_frozen_names',

@@ -98,10 +98,16 @@ class DeCLIPDistiller(BaseModel):
         return self.student.encode_dense_with_context(images, normalize=False)
 
     @torch.no_grad()
-    def teacher_targets(self, crops: Tensor, vfm_images: Tensor) -> Tuple[Tensor, Tensor]:
-        """Crop CLS embeddings ``(N, D)`` (normalised) and VFM tokens ``(B, C', h, w)``."""
+    def teacher_targets(self, crops: Tensor, vfm_images: Tensor,
+                        data_samples: Optional[Sequence] = None) -> Tuple[Tensor, Tensor]:
+        """Crop CLS embeddings ``(N, D)`` (normalised) and VFM tokens ``(B, C', h, w)``.
+
+        A context teacher with ``needs_data_samples`` (the proving ground's ground-truth
+        teacher, ``gt_teacher``) also gets the batch's data samples."""
         crop_emb = self.teacher.encode_image(crops, normalize=True) if len(crops) else \
             crops.new_zeros((0, self.student.embed_dim))
+        if getattr(self.vfm, 'needs_data_samples', False):
+            return crop_emb, self.vfm(vfm_images, data_samples)
         return crop_emb, self.vfm(vfm_images)
 
     @staticmethod
@@ -116,7 +122,8 @@ class DeCLIPDistiller(BaseModel):
             raise ValueError(f'{sum(len(b) for b in boxes)} regions but {len(inputs["crops"])} '
                              'crops in the batch')
         dense, contexts = self.student_features(inputs['student'])
-        crop_emb, vfm_tokens = self.teacher_targets(inputs['crops'], inputs['vfm'])
+        crop_emb, vfm_tokens = self.teacher_targets(inputs['crops'], inputs['vfm'],
+                                                     data_samples)
         regions = roi_features(dense, boxes)
         return dict(loss_content=self.content_loss(regions, crop_emb),
                     loss_context=self.context_loss(vfm_tokens, contexts))

@@ -108,12 +108,24 @@ def student_context_similarity(contexts: Sequence[Tensor], grid: Tuple[int, int]
     return torch.stack(sims, 0).mean(0)
 
 
-def context_correlation_loss(teacher: Tensor, contexts: Sequence[Tensor]) -> Tensor:
+def split_head_maps(x: Tensor, heads: int) -> Tensor:
+    """``(B, C, H, W)`` merged-head map -> ``(B * heads, C / heads, H, W)``, heads as images."""
+    b, c, h, w = x.shape
+    if c % heads:
+        raise ValueError(f'context loss: {c} channels do not split into {heads} heads')
+    return x.reshape(b * heads, c // heads, h, w)
+
+
+def context_correlation_loss(teacher: Tensor, contexts: Sequence[Tensor], heads: int = 1
+                             ) -> Tensor:
     """Mean over images and rows of ``|S_T[r] - S_S[r]|_2``.
 
     Args:
         teacher: ``(B, C', h, w)`` VFM patch tokens (registers / CLS removed).
         contexts: student context maps, see :func:`student_context_similarity`.
+        heads: 1 compares the merged-head similarity; ``n`` splits the context channels into
+            ``n`` heads and matches each head's similarity to the teacher's (the heads the
+            decoupled attention soft-maxes separately).
 
     Returns:
         scalar loss.
@@ -121,6 +133,9 @@ def context_correlation_loss(teacher: Tensor, contexts: Sequence[Tensor]) -> Ten
     if any(c.shape[0] != teacher.shape[0] for c in contexts):
         raise ValueError('context loss: teacher and student batch sizes differ')
     s_t = cosine_similarity_matrix(map_to_tokens(teacher))
+    if heads > 1:
+        contexts = [split_head_maps(c, heads) for c in contexts]
+        s_t = s_t.repeat_interleave(heads, dim=0)
     s_s = student_context_similarity(contexts, teacher.shape[-2:])
     return (s_t - s_s).norm(p=2, dim=-1).mean()
 
@@ -143,11 +158,11 @@ class DeCLIPContentLoss(nn.Module):
 class DeCLIPContextLoss(nn.Module):
     """Weighted :func:`context_correlation_loss` (official weight 0.1; 0.25 later)."""
 
-    def __init__(self, loss_weight: float = 0.1):
+    def __init__(self, loss_weight: float = 0.1, heads: int = 1):
         super().__init__()
-        self.loss_weight = float(loss_weight)
+        self.loss_weight, self.heads = float(loss_weight), int(heads)
 
     def forward(self, teacher: Tensor, contexts: Sequence[Tensor]) -> Tensor:
         """``teacher``: ``(B, C', h, w)`` VFM tokens; ``contexts``: ``(B, C, H, W)`` maps."""
         with torch.autocast(device_type=teacher.device.type, enabled=False):
-            return self.loss_weight * context_correlation_loss(teacher, contexts)
+            return self.loss_weight * context_correlation_loss(teacher, contexts, self.heads)

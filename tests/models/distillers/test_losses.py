@@ -116,3 +116,18 @@ def test_context_loss_is_float32_and_differentiable():
     assert q.grad is not None and torch.isfinite(q.grad).all()
     with pytest.raises(ValueError):
         context_correlation_loss(teacher, (q[:1],))
+
+
+def test_context_loss_per_head_is_the_mean_of_each_heads_loss():
+    torch.manual_seed(0)
+    teacher = torch.randn(2, 5, 3, 3)
+    q, k = torch.randn(2, 6, 3, 3), torch.randn(2, 6, 3, 3)
+    merged = context_correlation_loss(teacher, [q, k])
+    assert torch.allclose(context_correlation_loss(teacher, [q, k], heads=1), merged)
+    per_head = torch.stack([context_correlation_loss(teacher, [q[:, 2 * h:2 * h + 2],
+                                                               k[:, 2 * h:2 * h + 2]])
+                            for h in range(3)]).mean()
+    assert torch.allclose(context_correlation_loss(teacher, [q, k], heads=3), per_head)
+    assert torch.allclose(DeCLIPContextLoss(0.5, heads=3)(teacher, [q, k]), 0.5 * per_head)
+    with pytest.raises(ValueError, match='do not split into 4 heads'):
+        context_correlation_loss(teacher, [q, k], heads=4)

@@ -1,0 +1,44 @@
+"""The context sweep on OV-Shapes: context teacher x weight x seed.
+
+The command line of ``declip_mm.ovshapes.context_sweep.run_sweep``. Relative paths are read
+from the repository root. Writes ``<out>/sweep.json`` and ``<out>/sweep.md``.
+
+    python tools/ovshapes/context_sweep.py --teachers none gt --weights 0.05 0.1 0.25 --seeds 0
+"""
+import argparse
+import os
+
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # no spinning threads on a shared CPU
+
+from declip_mm.apis.cli import run_main  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from declip_mm.ovshapes.context_sweep import TEACHERS
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--teachers', nargs='+', default=['none', 'gt', 'simmim'],
+                   choices=list(TEACHERS))
+    p.add_argument('--weights', type=float, nargs='+', default=[0.05, 0.1, 0.25])
+    p.add_argument('--seeds', type=int, nargs='+', default=[0])
+    p.add_argument('--out', default='outputs/ovshapes_context')
+    p.add_argument('--data-root', default='data/ovshapes')
+    p.add_argument('--eval-scenes', type=int, default=1500)
+    p.add_argument('--distill-scenes', type=int, default=2000)
+    p.add_argument('--epochs', type=int, default=4, help='epochs of batch 16')
+    p.add_argument('--lr', type=float, default=3e-4)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    from declip_mm.ovshapes.context_sweep import markdown, run_sweep
+    os.chdir(ROOT)
+    res = run_sweep(args.teachers, args.weights, args.seeds, args.out, args.data_root,
+                    args.eval_scenes, args.distill_scenes, args.epochs, args.lr)
+    print(markdown(res))
+
+
+if __name__ == '__main__':
+    run_main(main)
