@@ -1,7 +1,7 @@
 """Pretrain the tiny OV-Shapes CLIP on CPU.
 
-The command line of ``declip_mm.ovshapes.pretrain_clip`` (the recipe and its measured results
-are documented there).
+The command line of ``declip_mm.ovshapes.pretrain_clip`` (the recipe is described there; its
+measurements are in docs/ovshapes.md).
 
 Example::
 
@@ -10,8 +10,8 @@ Example::
 import argparse
 import os
 
-# On a shared CPU, OpenMP threads that spin while waiting burn most of the time slices
-# (measured here: 3.8 vs 0.8 CPU-s per step with 2 threads under load). Set before torch loads.
+# On a shared CPU, OpenMP threads that spin while waiting burn most of the time slices (docs/ovshapes.md,
+# Training). Set before torch loads.
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 from declip_mm.apis.cli import run_main  # noqa: E402
