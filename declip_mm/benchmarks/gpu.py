@@ -11,7 +11,7 @@ of each row, reset before its warm-up. Rows:
 
 * ``encoder``: ``DeCLIPViT.encode_dense`` (csa) images/s at 224 / 448 / 640 / 1024 for EVA02-B/16
   and EVA02-L/14, batch ``--batch``, in each of ``--dtypes`` (bf16: autocast; fp32: torch's
-  default, TF32 off);
+  defaults: matmuls without TF32, cuDNN convolutions may use it);
 * ``fvit``: F-ViT ``test_step`` images/s (fp32 and fp16 autocast, mmcv's RoIAlign has no bf16
   kernel) and ``train_step`` iterations/s under the config's AMP wrapper (fp16, loss scale 512),
   batch ``--batch``: ``configs/ovcoco/declip_fvit.py`` (EVA02-B/16, 640^2) and the L/14 896^2

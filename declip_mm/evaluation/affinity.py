@@ -20,8 +20,12 @@ from ..models.distillers.losses import (cosine_similarity_matrix, map_to_tokens,
                                         student_context_similarity)
 
 
-def patch_instance_labels(instance_map: Tensor, patch: int, num_slots: int = 256) -> Tensor:
-    """``(B, H, W)`` ids (0 background) -> ``(B, h*w)`` majority id per patch (ties: lower id)."""
+def patch_instance_labels(instance_map: Tensor, patch: int) -> Tensor:
+    """``(B, H, W)`` ids (0 background) -> ``(B, h*w)`` majority id per patch (ties: lower id).
+
+    The one-hot behind the fractions is only as wide as the largest id present.
+    """
+    num_slots = int(instance_map.max()) + 1 if instance_map.numel() else 1
     frac = instance_fractions(instance_map, patch, num_slots)
     return frac.flatten(2).argmax(1)
 

@@ -10,6 +10,8 @@ from typing import Callable, Iterator, Optional, TextIO, Tuple, TypeVar
 
 from mmengine.hooks import Hook
 
+from ..utils.errors import DeCLIPError
+
 T = TypeVar('T')
 _RUNS = itertools.count()
 
@@ -106,11 +108,14 @@ def logged_run(fn: Callable[..., T], desc: str, log_path: str) -> Tuple[T, float
 
     Raises:
         RuntimeError: naming the step and its log (with the log's tail) when ``fn`` fails.
+        DeCLIPError: unchanged (a user error: missing data, a bad config).
     """
     t0 = time.time()
     try:
         with output_to(log_path) as terminal:
             result = fn(hooks=[LoopProgressHook(desc, terminal)])
+    except DeCLIPError:
+        raise  # a user error is already one line (run_main prints it)
     except Exception as err:
         with open(log_path, 'a') as f:
             f.write(traceback.format_exc())

@@ -85,7 +85,7 @@ class DeCLIPLoadInstanceMap(BaseTransform):
     def transform(self, results: dict) -> dict:
         for key in ('instance_rles', 'instance_shape'):
             if key not in results:
-                raise KeyError(f'DeCLIPLoadInstanceMap needs "{key}" '
+                raise DataError(f'DeCLIPLoadInstanceMap needs "{key}" '
                                '(DeCLIPOVShapesInstanceDataset provides it)')
         ids = decode_instance_map(results['instance_rles'], results['instance_shape'])
         results['instance_map'] = instance_map_to_canvas(ids, max(results['img'].shape[:2]))
@@ -99,7 +99,7 @@ class PackDeCLIPDistillInputsWithInstances(PackDeCLIPDistillInputs):
 
     def transform(self, results: dict) -> dict:
         if 'instance_map' not in results:
-            raise KeyError('PackDeCLIPDistillInputsWithInstances needs "instance_map" '
+            raise DataError('PackDeCLIPDistillInputsWithInstances needs "instance_map" '
                            '(add DeCLIPLoadInstanceMap after the student DeCLIPResizePad)')
         packed = super().transform(results)
         packed['data_samples'].instance_map = torch.from_numpy(

@@ -127,16 +127,20 @@ class DeCLIPFViT(StrictPretrainedInit, TwoStageDetector):
         head.set_classes(emb, self.vocabulary.base_mask(names), background)
 
     # ------------------------------------------------------------------ features
-    def extract_backbone(self, batch_inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tensor]:
-        """``(pyramid input maps, dense VLM map (B, D, H/p, W/p))``; no grad if frozen."""
+    def extract_backbone(self, batch_inputs: Tensor, dense: bool = True
+                         ) -> Tuple[Tuple[Tensor, ...], Optional[Tensor]]:
+        """``(pyramid input maps, dense VLM map (B, D, H/p, W/p) or None)``; no grad if frozen.
+
+        ``dense=False`` skips the dense map (the last block's pass), which only inference reads.
+        """
         frozen = not any(p.requires_grad for p in self.backbone.parameters())
         with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
-            feats = self.backbone.features(batch_inputs, dense=True)
+            feats = self.backbone.features(batch_inputs, dense=dense)
         return feats.maps, feats.dense
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
-        """FPN features ``(B, 256, H/s, W/s)`` for the strides of the neck."""
-        maps, _ = self.extract_backbone(batch_inputs)
+        """FPN features ``(B, 256, H/s, W/s)`` for the strides of the neck (no dense map)."""
+        maps, _ = self.extract_backbone(batch_inputs, dense=False)
         return self.neck(maps)
 
     # ------------------------------------------------------------------ modes
