@@ -2,7 +2,10 @@
 configs built with random weights on CPU (checkpoints dropped, SyncBN -> BN, AMP ->
 ``OptimWrapper``), their ``--quick`` tiny variants, and one packed batch for each."""
 import contextlib
+import importlib
+import importlib.util
 import os
+import sys
 
 from ..utils.package_paths import repository_path
 
@@ -146,31 +149,53 @@ def build_model_and_optim(section: str, args):
     return model, build_optim_wrapper(model, optim_cfg), batch, info
 
 
+@contextlib.contextmanager
+def bundled_open_clip(clim: str):
+    """While active, ``open_clip`` names the copy bundled in the CLIM checkout ``clim``, and
+    CLIM's ``ovdet`` package is importable (and imported: it registers its mmdet modules, bound
+    to that copy, which they keep). Build the peer's models inside; the installed open_clip is
+    restored afterwards for declip_mm."""
+    src = os.path.join(clim, 'src', 'open_clip')
+    installed = {k: v for k, v in sys.modules.items() if k.split('.')[0] == 'open_clip'}
+    for k in installed:
+        del sys.modules[k]
+    spec = importlib.util.spec_from_file_location(
+        'open_clip', os.path.join(src, '__init__.py'), submodule_search_locations=[src])
+    sys.modules['open_clip'] = module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        if os.path.join(clim, 'ovdet') not in sys.path:
+            sys.path.insert(0, os.path.join(clim, 'ovdet'))
+        from mmdet.utils import register_all_modules
+        register_all_modules()
+        importlib.import_module('ovdet')  # registers CLIPViT, FVLM, ... on the bundled copy
+        yield
+    finally:
+        for k in [k for k in sys.modules if k.split('.')[0] == 'open_clip']:
+            del sys.modules[k]
+        sys.modules.update(installed)
+
+
 def build_peer_fvlm(clim_repo: str):
     """The performance issue's peer: wusize/CLIM's ViT-B/16 F-VLM OV-COCO config, unpatched
     from a local checkout (its ``ovdet`` package and the open_clip copy in ``src/``), random
     weights (no pretrained file), SyncBN -> BN. ``(model, optim_wrapper)``; run it in its own
     process: its open_clip shadows the installed one."""
-    import sys
-
     import torch
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     clim_repo = os.path.abspath(clim_repo)
-    sys.path[:0] = [os.path.join(clim_repo, 'src'), os.path.join(clim_repo, 'ovdet')]
     os.chdir(os.path.join(clim_repo, 'ovdet'))  # its configs name files relative to it
     from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    register_all_modules()
-    import ovdet  # noqa: F401  (registers the peer's modules)
-    cfg = Config.fromfile('configs/clip_based/openai_vitb16/'
-                          'faster_rcnn_fpn_openai_vitb16_clim_bs64_ov_coco_3e.py')
-    m, bn = cfg.model, dict(type='BN', requires_grad=True)
-    m.backbone.pretrained = None
-    m.backbone.norm_cfg = m.neck.norm_cfg = m.roi_head.bbox_head.norm_cfg = bn
-    torch.manual_seed(0)
-    model = MODELS.build(m)
-    model.init_weights()
+    with bundled_open_clip(clim_repo):  # declip_mm has imported the installed open_clip
+        cfg = Config.fromfile('configs/clip_based/openai_vitb16/'
+                              'faster_rcnn_fpn_openai_vitb16_clim_bs64_ov_coco_3e.py')
+        m, bn = cfg.model, dict(type='BN', requires_grad=True)
+        m.backbone.pretrained = None
+        m.backbone.norm_cfg = m.neck.norm_cfg = m.roi_head.bbox_head.norm_cfg = bn
+        torch.manual_seed(0)
+        model = MODELS.build(m)
+        model.init_weights()
     optim = dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-4))
     return model, build_optim_wrapper(model, optim)
 

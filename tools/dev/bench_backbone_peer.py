@@ -12,42 +12,13 @@ one process removes that. A third variant runs our ordinary blocks through
     python tools/dev/bench_backbone_peer.py --clim-repo /tmp/clim [--rounds 10]
 """
 import argparse
-import contextlib
-import importlib
-import importlib.util
 import os
 import statistics
-import sys
 import time
 
 import torch
 
-
-@contextlib.contextmanager
-def bundled_open_clip(clim: str):
-    """While active, ``open_clip`` names the copy bundled in the CLIM checkout ``clim``, and
-    CLIM's ``ovdet`` package is importable (and imported: it registers its mmdet modules, bound
-    to that copy, which they keep). Build the peer's models inside; the installed open_clip is
-    restored afterwards for declip_mm."""
-    src = os.path.join(clim, 'src', 'open_clip')
-    installed = {k: v for k, v in sys.modules.items() if k.split('.')[0] == 'open_clip'}
-    for k in installed:
-        del sys.modules[k]
-    spec = importlib.util.spec_from_file_location(
-        'open_clip', os.path.join(src, '__init__.py'), submodule_search_locations=[src])
-    sys.modules['open_clip'] = module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-        if os.path.join(clim, 'ovdet') not in sys.path:
-            sys.path.insert(0, os.path.join(clim, 'ovdet'))
-        from mmdet.utils import register_all_modules
-        register_all_modules()
-        importlib.import_module('ovdet')  # registers CLIPViT, FVLM, ... on the bundled copy
-        yield
-    finally:
-        for k in [k for k in sys.modules if k.split('.')[0] == 'open_clip']:
-            del sys.modules[k]
-        sys.modules.update(installed)
+from declip_mm.benchmarks.models import bundled_open_clip  # noqa: F401  (also used by bench_fvit_peer)
 
 
 def build_peer_backbone(clim: str):
