@@ -2,6 +2,7 @@
 ``SegLocalVisualizer`` plus a legend of the words found, on an image enlarged for small inputs.
 """
 import colorsys
+import copy
 import warnings
 from typing import List, Sequence, Tuple
 
@@ -121,7 +122,10 @@ def draw_prediction(image: np.ndarray, sample, words: Sequence[str], out_file: s
         seg_thr: pixels whose best class score is below this stay unpainted (0: paint all).
         draw_size: draw images whose short side is below this on a copy enlarged by an
             integer factor (nearest neighbour); 0: at the input size.
+
+    The caller's ``sample`` is left as it is (thresholding and enlarging work on a copy).
     """
+    sample = copy.deepcopy(sample)  # BaseDataElement.clone shares the PixelData / tensors
     if scope == 'mmseg':
         sample = unpaint_low_scores(sample, seg_thr)
     image, sample = enlarge(image, sample, draw_factor(*image.shape[:2], draw_size), scope)
