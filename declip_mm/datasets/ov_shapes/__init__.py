@@ -11,6 +11,7 @@ from .generator import Scene, generate_scene, scene_rng, semantic_map
 from .instance_data import (DeCLIPLoadInstanceMap, DeCLIPOVShapesInstanceDataset,
                             PackDeCLIPDistillInputsWithInstances)
 from .seg_dataset import OVShapesSegDataset
+from .worlds import WORLDS, World, get_world
 from .writer import SPLITS, make_scenes, write_split
 
 __all__ = ['OV_SHAPES_CLIP', 'OV_SHAPES_MEAN', 'OV_SHAPES_STD', 'OV_SHAPES_TEMPLATES',
@@ -18,4 +19,4 @@ __all__ = ['OV_SHAPES_CLIP', 'OV_SHAPES_MEAN', 'OV_SHAPES_STD', 'OV_SHAPES_TEMPL
            'SHAPES', 'OVShapesDetDataset', 'OVShapesSegDataset', 'Scene', 'generate_scene',
            'scene_rng', 'semantic_map', 'SPLITS', 'make_scenes', 'write_split',
            'DeCLIPLoadInstanceMap', 'DeCLIPOVShapesInstanceDataset',
-           'PackDeCLIPDistillInputsWithInstances']
+           'PackDeCLIPDistillInputsWithInstances', 'WORLDS', 'World', 'get_world']

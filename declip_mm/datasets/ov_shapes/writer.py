@@ -13,7 +13,7 @@ Masks are RLE because rings have holes, which a single COCO polygon cannot expre
 """
 import json
 import os
-from typing import Callable, Dict, Iterable, List, NamedTuple, Optional
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Union
 
 import cv2
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from ...engine.atomic_io import atomic_write_text
 from .classes import CLASSES, COLOURS, NOVEL_CLASSES, SHAPES, colour_of, shape_of
 from .generator import Scene, generate_scene, scene_rng, semantic_map
+from .worlds import World, get_world
 
 
 class SplitSpec(NamedTuple):
@@ -35,16 +36,19 @@ SPLITS: Dict[str, SplitSpec] = {
     'train_base': SplitSpec(16000, 1, True),  # distillation and box training: base only
     'test': SplitSpec(1500, 2, False),        # evaluation: all 30 classes
 }
-"""The proving-ground splits (``tools/ovshapes/make_data.py`` writes them)."""
+"""The proving-ground splits (``tools/ovshapes/make_data.py`` writes them); the same names and
+seeds in every world, whose ``data_root`` tells the splits of different worlds apart."""
 
 
 def make_scenes(n: int, seed: int, base_only: bool, start: int = 0,
-                wrap: Optional[Callable[[Iterable], Iterable]] = None) -> List[Scene]:
-    """Scenes ``start .. start + n - 1`` of a split, in memory."""
+                wrap: Optional[Callable[[Iterable], Iterable]] = None,
+                world: Union[str, World] = '64') -> List[Scene]:
+    """Scenes ``start .. start + n - 1`` of a split of ``world``, in memory."""
     indices: Iterable[int] = range(start, start + n)
     if wrap is not None:
         indices = wrap(indices)
-    return [generate_scene(scene_rng(seed, i), base_only=base_only) for i in indices]
+    return [generate_scene(scene_rng(seed, i), base_only=base_only, world=world)
+            for i in indices]
 
 
 def categories() -> List[dict]:
@@ -74,7 +78,8 @@ def scene_annotations(scene: Scene, image_id: int, first_ann_id: int) -> List[di
 
 
 def write_split(root: str, n: int, seed: int, base_only: bool,
-                wrap: Optional[Callable[[Iterable], Iterable]] = None) -> str:
+                wrap: Optional[Callable[[Iterable], Iterable]] = None,
+                world: Union[str, World] = '64') -> str:
     """Generate and write one split; returns the path of its ``annotations.json``.
 
     Args:
@@ -84,7 +89,10 @@ def write_split(root: str, n: int, seed: int, base_only: bool,
         seed: split seed (scene ``i`` uses ``scene_rng(seed, i)``).
         base_only: draw base classes only (the novel combinations never appear).
         wrap: optional iterator wrapper for progress (e.g. ``tqdm``).
+        world: the scene variant (a name in ``WORLDS`` or a ``World``); its name is
+            recorded as ``info['world']``.
     """
+    world = get_world(world)
     img_dir, sem_dir = os.path.join(root, 'images'), os.path.join(root, 'semantic')
     os.makedirs(img_dir, exist_ok=True)
     os.makedirs(sem_dir, exist_ok=True)
@@ -93,7 +101,7 @@ def write_split(root: str, n: int, seed: int, base_only: bool,
     if wrap is not None:
         indices = wrap(indices)
     for i in indices:
-        scene = generate_scene(scene_rng(seed, i), base_only=base_only)
+        scene = generate_scene(scene_rng(seed, i), base_only=base_only, world=world)
         name = f'{i:06d}.png'
         cv2.imwrite(os.path.join(img_dir, name), scene.image[..., ::-1])
         cv2.imwrite(os.path.join(sem_dir, name), semantic_map(scene))
@@ -101,7 +109,7 @@ def write_split(root: str, n: int, seed: int, base_only: bool,
         images.append(dict(id=i + 1, file_name=name, height=h, width=w, caption=scene.caption))
         annotations += scene_annotations(scene, i + 1, len(annotations) + 1)
     coco = dict(info=dict(description='OV-Shapes (declip_mm procedural open-vocabulary world)',
-                          seed=seed, base_only=base_only, num_images=n),
+                          seed=seed, base_only=base_only, num_images=n, world=world.name),
                 images=images, annotations=annotations, categories=categories())
     path = os.path.join(root, 'annotations.json')
     atomic_write_text(path, json.dumps(coco))
