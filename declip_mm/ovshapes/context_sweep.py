@@ -10,7 +10,9 @@ it already holds) and ``<out>/sweep.md``.
 
 Teachers (``TEACHERS``): ``none`` (content only), ``gt`` (the upper bound,
 ``DeCLIPGTInstanceTeacher`` with unrelated background patches), ``gt-shared`` (the same with
-one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM).
+one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM). ``world`` picks
+the scenes and the configs of one world (``recipes``); ``markdown`` also gives each row's
+gains over content only, paired by seed.
 """
 import json
 import os
@@ -18,33 +20,18 @@ import statistics
 import time
 from typing import Dict, List, Optional, Sequence
 
-GT_CONFIG = 'configs/ovshapes/declip_distill-context-gt_ovshapes.py'
 TEACHERS = {
-    'none': ('configs/ovshapes/declip_distill_ovshapes.py', {}),
-    'gt': (GT_CONFIG, {'model.vfm.background': 'distinct'}),
-    'gt-shared': (GT_CONFIG, {'model.vfm.background': 'shared'}),
-    'simmim': ('configs/ovshapes/declip_distill-context_ovshapes.py', {}),
+    'none': ('content', {}),
+    'gt': ('gt', {'model.vfm.background': 'distinct'}),
+    'gt-shared': ('gt', {'model.vfm.background': 'shared'}),
+    'simmim': ('simmim', {}),
 }
-"""Teacher name -> (distillation config, extra config overrides)."""
+"""Teacher name -> (recipe in ``recipes.recipe_configs``, extra config overrides)."""
 KEYS = ('all', 'base', 'novel', 'miou', 'miou_novel', 'auc_content', 'auc_context')
 
 
 def run_name(teacher: str, weight: float, seed: int) -> str:
     return f'{teacher}_w{weight:g}_s{seed}'
-
-
-def distill_options(data_root: str, seed: int, scenes: int, epochs: int, lr: float,
-                    weight: Optional[float]) -> Dict[str, object]:
-    """Config overrides of one run (the ladder's recipe, with the context weight)."""
-    opts: Dict[str, object] = {
-        'randomness.seed': seed, 'optim_wrapper.optimizer.lr': lr,
-        'train_dataloader.dataset.data_root': f'{os.path.abspath(data_root)}/',
-        'train_dataloader.dataset.indices': scenes, 'train_cfg.max_epochs': epochs,
-        'param_scheduler.1.end': epochs, 'param_scheduler.1.T_max': epochs,
-        'default_hooks.checkpoint.interval': epochs}
-    if weight is not None:
-        opts['model.context_loss.loss_weight'] = weight
-    return opts
 
 
 def teacher_aucs(scenes, vfm_checkpoint: Optional[str] = None) -> Dict[str, float]:
@@ -85,12 +72,27 @@ def mean_std(values: List[float]) -> str:
     return f'{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}'
 
 
+def paired_gains(res: dict, teacher: str, weight: float) -> Dict[str, List[float]]:
+    """``{key: [run - content-only run of the same seed]}`` over the seeds both have."""
+    runs = res['runs']
+    out: Dict[str, List[float]] = {k: [] for k in KEYS}
+    for run in runs.values():
+        base = runs.get(run_name('none', 0.0, run['seed']))
+        if run['teacher'] != teacher or run['weight'] != weight or base is None:
+            continue
+        for k in KEYS:
+            out[k].append(run['probe'][k] - base['probe'][k])
+    return out
+
+
 def markdown(res: dict) -> str:
-    """One row per (teacher, weight): mean ± std over its seeds, seeds and wall time listed."""
+    """One row per (teacher, weight): mean ± std over its seeds, seeds and wall time listed;
+    then the gains over content only, paired by seed."""
     groups: Dict[tuple, List[dict]] = {}
     for run in res['runs'].values():
         groups.setdefault((run['teacher'], run['weight']), []).append(run)
-    lines = ['| teacher | weight | seeds | region acc. all | base | novel | fg-mIoU | '
+    lines = [f'World: {res.get("world", "64")} px.', '',
+             '| teacher | weight | seeds | region acc. all | base | novel | fg-mIoU | '
              'novel fg-mIoU | AUC content | AUC context | distill s |',
              '|---|---|---|' + '---|' * 8]
     for (teacher, weight), runs in sorted(groups.items()):
@@ -98,10 +100,26 @@ def markdown(res: dict) -> str:
         cells = [mean_std([r['probe'][k] for r in runs]) for k in KEYS]
         lines.append(f'| {teacher} | {weight:g} | {",".join(str(r["seed"]) for r in runs)} | '
                      + ' | '.join(cells) + f' | {mean_std([r["distill_s"] for r in runs])} |')
+    gains = [(key, paired_gains(res, *key)) for key in sorted(groups) if key[0] != 'none']
+    gains = [(key, g) for key, g in gains if g['all']]
+    if gains:
+        lines += ['', 'Gain over content only, paired by seed:', '',
+                  '| teacher | weight | seeds | region acc. all | base | novel | fg-mIoU | '
+                  'novel fg-mIoU | AUC content | AUC context |', '|---|---|---|' + '---|' * 7]
+        for (teacher, weight), g in gains:
+            lines.append(f'| {teacher} | {weight:g} | {len(g["all"])} | ' +
+                         ' | '.join(signed(g[k]) for k in KEYS) + ' |')
     if res.get('teacher_auc'):
         lines += ['', 'Teacher affinity AUC (%): ' + ', '.join(
             f'{k} {v:.1f}' for k, v in res['teacher_auc'].items())]
     return '\n'.join(lines)
+
+
+def signed(values: List[float]) -> str:
+    """``'+m ± s'`` (one value: ``'+m'``)."""
+    if len(values) == 1:
+        return f'{values[0]:+.1f}'
+    return f'{statistics.mean(values):+.1f} ± {statistics.stdev(values):.1f}'
 
 
 def save(res: dict, out: str) -> None:
@@ -111,26 +129,33 @@ def save(res: dict, out: str) -> None:
 
 
 def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence[int],
-              out: str, data_root: str = 'data/ovshapes', eval_scenes: int = 1500,
+              out: str, data_root: Optional[str] = None, eval_scenes: int = 1500,
               distill_scenes: int = 2000, epochs: int = 4, lr: float = 3e-4,
-              rate_teachers: bool = True) -> dict:
+              rate_teachers: bool = True, world: str = '64') -> dict:
     """Every (teacher, weight, seed) run not yet in ``<out>/sweep.json``; ``none`` runs once
-    per seed (weight 0). Returns the results dict (also saved)."""
-    from ..datasets.ov_shapes import SPLITS, make_scenes
+    per seed (weight 0). ``world`` picks the scenes and the configs (``recipes``);
+    ``data_root`` defaults to the world's. Returns the results dict (also saved)."""
+    from ..datasets.ov_shapes import SPLITS, get_world, make_scenes
     from ..datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
     from . import main_job as mj
     from . import probe
     from .data import ensure_split
+    from .recipes import distill_overrides, recipe_configs
     out = os.path.abspath(out)
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, 'sweep.json')
-    res = dict(runs={})
+    data_root = data_root or get_world(world).data_root
+    configs = recipe_configs(world)
+    res = dict(runs={}, world=world)
     if os.path.isfile(path):
         with open(path) as f:
             res = json.load(f)
-    ensure_split(data_root, 'train_base', distill_scenes)
+        if res.get('world', '64') != world:
+            raise ValueError(f'{path} holds runs of the {res.get("world", "64")} px world, '
+                             f'not {world}; pass another --out')
+    ensure_split(data_root, 'train_base', distill_scenes, world=world)
     test = SPLITS['test']
-    scenes = make_scenes(eval_scenes, test.seed, test.base_only)
+    scenes = make_scenes(eval_scenes, test.seed, test.base_only, world=world)
     text = probe.class_embeddings(probe.load_text(TINY_CLIP_CHECKPOINT))
     if rate_teachers and 'teacher_auc' not in res:
         res['teacher_auc'] = teacher_aucs(scenes)
@@ -144,10 +169,11 @@ def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence
         if name in res['runs']:
             continue
         work = os.path.join(out, name)
-        opts = distill_options(data_root, seed, distill_scenes, epochs, lr,
-                               None if teacher == 'none' else weight)
-        config, extra = TEACHERS[teacher]
-        _, secs = mj.train_detector(config, work, dict(opts, **extra), f'distilling ({name})',
+        opts = distill_overrides(data_root, seed, distill_scenes, epochs, lr,
+                                 None if teacher == 'none' else weight)
+        recipe, extra = TEACHERS[teacher]
+        _, secs = mj.train_detector(configs[recipe], work, dict(opts, **extra),
+                                    f'distilling ({name})',
                                     os.path.join(out, 'logs', f'{name}.log'))
         t0 = time.time()
         ckpt = os.path.join(work, f'declip_backbone_epoch_{epochs}.pth')

@@ -14,6 +14,7 @@ then for every seed:
    (``vanilla``) and on the distilled encoder (``csa``) (``main_job.train_and_test``);
 4. the training-free segmentor's fg-mIoU (``declip_mm.apis.test``), CLIP vs DeCLIP.
 
+``world`` picks the scenes and every config (``recipes``): the 64 px world or the 128 px one.
 It writes ``<out>/ladder.json`` (every number, per seed, with wall times) and
 ``<out>/ladder.md`` (means and standard deviations over seeds), and draws the DeCLIP
 detector's and segmentor's predictions of the first test scenes into ``<out>/pictures/``.
@@ -27,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from . import main_job as mj
+from .recipes import distill_overrides, recipe_config
 
-DISTILL_CONFIG = 'configs/ovshapes/declip_distill_ovshapes.py'
 DENSE_KEYS = ('all', 'base', 'novel', 'miou')
 
 
@@ -37,15 +38,17 @@ class LadderOptions:
     """The ladder's settings (``tools/ovshapes/ladder.py --help``)."""
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
     out: str = 'outputs/ovshapes_ladder'
-    data_root: str = 'data/ovshapes'
+    world: str = '64'
+    data_root: Optional[str] = None
     clip: Optional[str] = None
     eval_scenes: int = 1500
     distill_scenes: int = 2000
     distill_epochs: int = 4
     distill_lr: float = 3e-4
-    distill_config: str = DISTILL_CONFIG
+    distill_config: Optional[str] = None
     context_weight: Optional[float] = None
     no_fvit: bool = False
+    no_baseline: bool = False
     no_seg: bool = False
     fvit_iters: int = 400
     train_scenes: int = 2000
@@ -58,16 +61,8 @@ def distill(opts: LadderOptions, seed: int) -> Dict[str, object]:
     """Distil the tiny CLIP (``opts.distill_config``) with ``seed``; returns the ensembled
     backbone's path (``declip_backbone_epoch_N.pth``) and the wall seconds."""
     work = os.path.abspath(os.path.join(opts.out, f'seed{seed}', 'distill'))
-    options = {'randomness.seed': seed, 'optim_wrapper.optimizer.lr': opts.distill_lr,
-               'train_dataloader.dataset.data_root': f'{os.path.abspath(opts.data_root)}/',
-               'train_dataloader.dataset.indices': opts.distill_scenes,
-               'train_cfg.max_epochs': opts.distill_epochs,
-               'param_scheduler.1.end': opts.distill_epochs,
-               'param_scheduler.1.T_max': opts.distill_epochs,
-               'default_hooks.checkpoint.interval': opts.distill_epochs,
-               'model.student.init_cfg.checkpoint': opts.clip}
-    if opts.context_weight is not None:
-        options['model.context_loss.loss_weight'] = opts.context_weight
+    options = distill_overrides(opts.data_root, seed, opts.distill_scenes, opts.distill_epochs,
+                                opts.distill_lr, opts.context_weight, opts.clip)
     log = os.path.join(os.path.abspath(opts.out), 'logs', f'seed{seed}_distill.log')
     backbone = os.path.join(work, f'declip_backbone_epoch_{opts.distill_epochs}.pth')
     if opts.reuse and os.path.isfile(backbone):
@@ -98,7 +93,7 @@ def seg_miou(opts: LadderOptions, name: str, checkpoint: str, mode: str) -> floa
                'test_dataloader.dataset.data_root': os.path.abspath(opts.data_root) + '/',
                'test_dataloader.dataset.indices': opts.test_scenes}
     log = os.path.join(os.path.abspath(opts.out), 'logs', f'seg_{name}.log')
-    metrics, _ = mj.test_checkpoint(mj.SEG_CONFIG, checkpoint, work, options,
+    metrics, _ = mj.test_checkpoint(recipe_config('seg', opts.world), checkpoint, work, options,
                                     f'training-free segmentor ({name})', log)
     return float(metrics['mIoU'])
 
@@ -124,9 +119,14 @@ def mean_std(values: List[float]) -> str:
 def markdown(res: Dict[str, object]) -> str:
     """The ladder table: teacher rows once, per-seed rows as mean ± std."""
     seeds = res['seeds']
-    lines = [f'OV-Shapes ladder, seeds {", ".join(str(s["seed"]) for s in seeds)} '
-             f'({res["eval_scenes"]} probe scenes, {res["test_scenes"]} detector / segmentor '
-             'test scenes). Accuracies and mIoU in %.', '',
+    args = res.get('args', {})
+    recipe = os.path.basename(args.get('distill_config') or 'declip_distill_ovshapes.py')
+    if args.get('context_weight') is not None:
+        recipe += f', context weight {args["context_weight"]:g}'
+    lines = [f'OV-Shapes ladder, {args.get("world", "64")} px world, distilled with {recipe}, '
+             f'seeds {", ".join(str(s["seed"]) for s in seeds)} ({res["eval_scenes"]} probe '
+             f'scenes, {res["test_scenes"]} detector / segmentor test scenes). Accuracies and '
+             'mIoU in %.', '',
              '| encoder | region acc. all | base | novel | fg-mIoU |', '|---|---|---|---|---|']
     for name, row in res['teacher'].items():
         miou = f'{row["miou"]:.1f}' if 'miou' in row else '-'
@@ -142,6 +142,8 @@ def markdown(res: Dict[str, object]) -> str:
                   'all AP50 |', '|---|---|---|---|']
         for name, label in (('clip_vanilla', 'tiny CLIP (`vanilla`)'),
                             ('declip_csa', 'tiny DeCLIP (`csa`)')):
+            if not all(name in s['fvit'] for s in seeds):
+                continue
             cols = [[100 * s['fvit'][name][k] for s in seeds
                      if s['fvit'][name].get(k) is not None]
                     for k in ('base_ap50', 'novel_ap50', 'all_ap50')]
@@ -181,8 +183,9 @@ def run_seed(opts: LadderOptions, seed: int, text_emb, scenes, previous: dict) -
     row['times']['probe'] = round(time.time() - t, 1)
     if not opts.no_fvit:
         row['fvit'] = {}
-        for name, config, backbone in (('clip_vanilla', mj.BASELINE_CONFIG, opts.clip),
-                                       ('declip_csa', mj.DET_CONFIG, d['backbone'])):
+        runs = [('clip_vanilla', 'baseline', opts.clip), ('declip_csa', 'det', d['backbone'])]
+        for name, recipe, backbone in runs[opts.no_baseline:]:
+            config = recipe_config(recipe, opts.world)
             row['fvit'][name] = fvit(opts, name, config, backbone, seed)
             row['times'][f'fvit_{name}'] = (row['fvit'][name]['train_s'] +
                                            row['fvit'][name]['test_s'])
@@ -200,17 +203,21 @@ def run_seed(opts: LadderOptions, seed: int, text_emb, scenes, previous: dict) -
 
 def run_ladder(opts: LadderOptions) -> dict:
     """Run the ladder; write ``opts.out/ladder.{json,md}`` and return the results."""
-    from ..datasets.ov_shapes import SPLITS, make_scenes
+    from ..datasets.ov_shapes import SPLITS, get_world, make_scenes
     from ..datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
     from ..engine.atomic_io import atomic_write_text
     from . import probe
     from .data import ensure_split
     t0 = time.time()
-    opts = dataclasses.replace(opts, clip=os.path.abspath(opts.clip or TINY_CLIP_CHECKPOINT))
-    ensure_split(opts.data_root, 'train_base', max(opts.distill_scenes, opts.train_scenes))
-    ensure_split(opts.data_root, 'test', opts.test_scenes)
+    opts = dataclasses.replace(
+        opts, clip=os.path.abspath(opts.clip or TINY_CLIP_CHECKPOINT),
+        data_root=opts.data_root or get_world(opts.world).data_root,
+        distill_config=opts.distill_config or recipe_config('content', opts.world))
+    ensure_split(opts.data_root, 'train_base', max(opts.distill_scenes, opts.train_scenes),
+                 world=opts.world)
+    ensure_split(opts.data_root, 'test', opts.test_scenes, world=opts.world)
     test = SPLITS['test']
-    scenes = make_scenes(opts.eval_scenes, test.seed, test.base_only)
+    scenes = make_scenes(opts.eval_scenes, test.seed, test.base_only, world=opts.world)
     res: Dict[str, object] = dict(eval_scenes=opts.eval_scenes, test_scenes=opts.test_scenes,
                                   args=dataclasses.asdict(opts), seeds=[])
     t = time.time()
@@ -231,7 +238,8 @@ def run_ladder(opts: LadderOptions) -> dict:
         last = res['seeds'][-1]
         res['pictures'] = mj.draw_pictures(opts.data_root, opts.pictures, opts.out,
                                            last['fvit']['declip_csa']['checkpoint'],
-                                           mj.weights_options(last['backbone'], opts.clip))
+                                           mj.weights_options(last['backbone'], opts.clip),
+                                           opts.world)
     res['wall_s'] = round(time.time() - t0, 1)
     os.makedirs(opts.out, exist_ok=True)
     atomic_write_text(os.path.join(opts.out, 'ladder.json'), json.dumps(res, indent=2))

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from ..utils.package_paths import repository_path
+from .recipes import recipe_config
 
-DET_CONFIG = 'configs/ovshapes/fvit_tiny-declip_ovshapes.py'
-BASELINE_CONFIG = 'configs/ovshapes/fvit_tiny-clip_ovshapes.py'
-SEG_CONFIG = 'configs/ovshapes/seg_training-free_tiny-declip_ovshapes.py'
+DET_CONFIG = recipe_config('det')
+BASELINE_CONFIG = recipe_config('baseline')
+SEG_CONFIG = recipe_config('seg')
 METRIC_KEYS = ('coco/base_ap50', 'coco/novel_ap50', 'coco/bbox_mAP_50')
 Options = Dict[str, Any]
 
@@ -151,9 +152,9 @@ def _metric(metrics: dict, key: str) -> Optional[float]:
 
 
 def draw_pictures(data_root: str, pictures: int, out: str, det_ckpt: str,
-                  extra: Options) -> List[str]:
+                  extra: Options, world: str = '64') -> List[str]:
     """Detection and training-free segmentation pictures of the first ``pictures`` test scenes
-    into ``out/pictures/{detection,segmentation}``."""
+    of ``world`` into ``out/pictures/{detection,segmentation}``."""
     from mmengine.logging import MMLogger
 
     from ..apis import demo
@@ -165,11 +166,11 @@ def draw_pictures(data_root: str, pictures: int, out: str, det_ckpt: str,
     out_dir = os.path.join(out, 'pictures')
     paths = []
     with bar(2 * len(images), 'drawing pictures') as pbar:  # one model build per config
-        det_cfg = load_model_config(repository_path(DET_CONFIG), extra)
+        det_cfg = load_model_config(repository_path(recipe_config('det', world)), extra)
         paths += demo(images, list(CLASSES), det_cfg, det_ckpt,
                       os.path.join(out_dir, 'detection'), score_thr=0.3, draw_size=256)
         pbar.update(len(images))
-        seg_cfg = load_model_config(repository_path(SEG_CONFIG), extra)
+        seg_cfg = load_model_config(repository_path(recipe_config('seg', world)), extra)
         paths += demo(images, list(CLASSES), seg_cfg, None,
                       os.path.join(out_dir, 'segmentation'), seg_thr=0.5, draw_size=256)
         pbar.update(len(images))

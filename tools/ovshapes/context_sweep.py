@@ -4,6 +4,8 @@ The command line of ``declip_mm.ovshapes.context_sweep.run_sweep``. Relative pat
 from the repository root. Writes ``<out>/sweep.json`` and ``<out>/sweep.md``.
 
     python tools/ovshapes/context_sweep.py --teachers none gt --weights 0.05 0.1 0.25 --seeds 0
+    python tools/ovshapes/context_sweep.py --world 128 --teachers none gt --weights 0.25 \
+        --out outputs/ovshapes_context128
 """
 import argparse
 import os
@@ -16,6 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from declip_mm.datasets.ov_shapes import WORLDS
     from declip_mm.ovshapes.context_sweep import TEACHERS
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--teachers', nargs='+', default=['none', 'gt', 'simmim'],
@@ -23,7 +26,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--weights', type=float, nargs='+', default=[0.05, 0.1, 0.25])
     p.add_argument('--seeds', type=int, nargs='+', default=[0])
     p.add_argument('--out', default='outputs/ovshapes_context')
-    p.add_argument('--data-root', default='data/ovshapes')
+    p.add_argument('--world', default='64', choices=sorted(WORLDS),
+                   help='the scenes and configs: the 64 px world or the 128 px one')
+    p.add_argument('--data-root', default=None, help="default: the world's (data/ovshapes, "
+                                                     'data/ovshapes128)')
     p.add_argument('--eval-scenes', type=int, default=1500)
     p.add_argument('--distill-scenes', type=int, default=2000)
     p.add_argument('--epochs', type=int, default=4, help='epochs of batch 16')
@@ -36,7 +42,8 @@ def main(argv=None) -> None:
     from declip_mm.ovshapes.context_sweep import markdown, run_sweep
     os.chdir(ROOT)
     res = run_sweep(args.teachers, args.weights, args.seeds, args.out, args.data_root,
-                    args.eval_scenes, args.distill_scenes, args.epochs, args.lr)
+                    args.eval_scenes, args.distill_scenes, args.epochs, args.lr,
+                    world=args.world)
     print(markdown(res))
 
 

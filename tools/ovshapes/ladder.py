@@ -18,22 +18,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from declip_mm.ovshapes.ladder import DISTILL_CONFIG
+    from declip_mm.datasets.ov_shapes import WORLDS
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--out', default='outputs/ovshapes_ladder')
-    p.add_argument('--data-root', default='data/ovshapes')
+    p.add_argument('--world', default='64', choices=sorted(WORLDS),
+                   help='the scenes and configs: the 64 px world or the 128 px one')
+    p.add_argument('--data-root', default=None, help="default: the world's (data/ovshapes, "
+                                                     'data/ovshapes128)')
     p.add_argument('--clip', default=None, help='tiny CLIP (default: the shipped one)')
     p.add_argument('--eval-scenes', type=int, default=1500, help='test scenes of the probes')
     p.add_argument('--distill-scenes', type=int, default=2000)
     p.add_argument('--distill-epochs', type=int, default=4, help='epochs of batch 16')
     p.add_argument('--distill-lr', type=float, default=3e-4)
-    p.add_argument('--distill-config', default=DISTILL_CONFIG,
-                   help='distillation config (declip_distill-context_ovshapes.py adds the '
-                        'context loss with the stand-in VFM)')
+    p.add_argument('--distill-config', default=None,
+                   help="distillation config (default: the world's content-only recipe; "
+                        'declip_distill-context_ovshapes.py adds the context loss with the '
+                        'stand-in VFM)')
     p.add_argument('--context-weight', type=float, default=None,
                    help="weight of the context loss (default: the config's)")
     p.add_argument('--no-fvit', action='store_true', help='skip the detectors')
+    p.add_argument('--no-baseline', action='store_true',
+                   help='train F-ViT on the distilled encoder only (not on the plain CLIP)')
     p.add_argument('--no-seg', action='store_true', help='skip the training-free segmentor')
     p.add_argument('--fvit-iters', type=int, default=400)
     p.add_argument('--train-scenes', type=int, default=2000, help='F-ViT training scenes')

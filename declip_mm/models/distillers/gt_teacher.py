@@ -11,7 +11,8 @@ background and ``k`` for instance ``k``, on the student canvas), which the OV-Sh
 distillation pipeline carries (``DeCLIPOVShapesInstanceDataset``, ``DeCLIPLoadInstanceMap``,
 ``PackDeCLIPDistillInputsWithInstances``). Without them it raises one ``DataError``.
 """
-from typing import Optional, Sequence
+from functools import lru_cache
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,13 @@ def instance_codebook(num_slots: int, dim: int, seed: int = 0) -> Tensor:
     """``(num_slots, dim)`` fixed random unit vectors (row 0: background), from ``seed``."""
     gen = torch.Generator().manual_seed(int(seed))
     return F.normalize(torch.randn(num_slots, dim, generator=gen), dim=-1)
+
+
+@lru_cache(maxsize=8)
+def _background_rows(grid: Tuple[int, int], dim: int, seed: int) -> Tensor:
+    """``(dim, h, w)`` per-patch background vectors of one grid, drawn once (read-only)."""
+    h, w = grid
+    return instance_codebook(h * w, dim, seed).t().reshape(dim, h, w)
 
 
 def instance_fractions(instance_map: Tensor, patch: int, num_slots: int) -> Tensor:
@@ -115,9 +123,7 @@ class DeCLIPGTInstanceTeacher(BaseModule):
         """``(dim, h, w)`` per-patch background vectors (``'distinct'``), else None."""
         if self.background == 'shared':
             return None
-        h, w = grid
-        rows = instance_codebook(h * w, self.dim, self.seed + 1)
-        return rows.t().reshape(self.dim, h, w)
+        return _background_rows((int(grid[0]), int(grid[1])), self.dim, self.seed + 1)
 
     @property
     def out_channels(self) -> int:
