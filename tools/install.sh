@@ -142,7 +142,8 @@ if ! have_stack; then
 fi
 
 PY="$VENV/bin/python"
-if [ "$("$PY" -c 'import declip_mm, os; print(os.path.dirname(os.path.dirname(os.path.abspath(declip_mm.__file__))))' 2>/dev/null || true)" != "$REPO" ]; then
+# -P: look for the installed declip_mm only, not the one in the current folder (the repo root)
+if [ "$("$PY" -P -c 'import declip_mm, os; print(os.path.dirname(os.path.dirname(os.path.abspath(declip_mm.__file__))))' 2>/dev/null || true)" != "$REPO" ]; then
   log "installing declip_mm from $REPO (editable)"
   pipq "$PY" -m pip install -q --no-deps --no-build-isolation -e "$REPO"
 fi
