@@ -8,6 +8,9 @@ _base_ = ['./declip_distill-context_ovshapes.py']
 
 student_size = 128
 data_root = 'data/ovshapes128/'
+clip_checkpoint = 'declip_mm://assets/ovshapes/tiny_clip128.pt'  # the 128 px world's tiny CLIP
+
+model = dict(student=dict(init_cfg=dict(checkpoint=clip_checkpoint)))
 
 train_pipeline = [
     dict(type='DeCLIPLoadImageFromFile'),

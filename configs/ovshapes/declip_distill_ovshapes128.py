@@ -12,8 +12,10 @@ _base_ = ['./declip_distill_ovshapes.py']
 student_size = 128
 vfm_size = student_size // 8 * 14   # the placeholder context teacher (weight 0): 16 x 16 grid
 data_root = 'data/ovshapes128/'
+clip_checkpoint = 'declip_mm://assets/ovshapes/tiny_clip128.pt'  # the 128 px world's tiny CLIP
 
-model = dict(vfm=dict(arch_overrides=dict(img_size=vfm_size)))
+model = dict(student=dict(init_cfg=dict(checkpoint=clip_checkpoint)),
+             vfm=dict(arch_overrides=dict(img_size=vfm_size)))
 
 train_pipeline = [
     dict(type='DeCLIPLoadImageFromFile'),

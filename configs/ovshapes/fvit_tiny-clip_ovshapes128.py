@@ -6,4 +6,4 @@ _base_ = ['./fvit_tiny-declip_ovshapes128.py']
 
 model = dict(backbone=dict(mode='vanilla',
                            init_cfg=dict(type='Pretrained',
-                                         checkpoint='declip_mm://assets/ovshapes/tiny_clip.pt')))
+                                         checkpoint='declip_mm://assets/ovshapes/tiny_clip128.pt')))

@@ -9,6 +9,9 @@ _base_ = ['./fvit_tiny-declip_ovshapes.py']
 
 image_size = (128, 128)
 data_root = 'data/ovshapes128/'
+clip_checkpoint = 'declip_mm://assets/ovshapes/tiny_clip128.pt'  # text tower: the 128 px world's tiny CLIP
+
+model = dict(text_encoder=dict(init_cfg=dict(checkpoint=clip_checkpoint)))
 
 test_pipeline = [
     dict(type='DeCLIPLoadImageFromFile', backend_args=None),

@@ -8,7 +8,10 @@ _base_ = ['./seg_training-free_tiny-declip_ovshapes.py']
 
 data_root = 'data/ovshapes128/'
 
-model = dict(slide_crop=128, slide_stride=128)
+clip_checkpoint = 'declip_mm://assets/ovshapes/tiny_clip128.pt'  # text tower: the 128 px world's tiny CLIP
+
+model = dict(slide_crop=128, slide_stride=128,
+             text_encoder=dict(init_cfg=dict(checkpoint=clip_checkpoint)))
 test_pipeline = [
     dict(type='DeCLIPLoadImageFromFile'),
     dict(type='Resize', scale=(1024, 128), keep_ratio=True),  # no-op on the 128 px scenes

@@ -136,7 +136,7 @@ def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence
     per seed (weight 0). ``world`` picks the scenes and the configs (``recipes``);
     ``data_root`` defaults to the world's. Returns the results dict (also saved)."""
     from ..datasets.ov_shapes import SPLITS, get_world, make_scenes
-    from ..datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
+    from ..datasets.ov_shapes.arch import tiny_clip_checkpoint
     from . import main_job as mj
     from . import probe
     from .data import ensure_split
@@ -156,10 +156,11 @@ def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence
     ensure_split(data_root, 'train_base', distill_scenes, world=world)
     test = SPLITS['test']
     scenes = make_scenes(eval_scenes, test.seed, test.base_only, world=world)
-    text = probe.class_embeddings(probe.load_text(TINY_CLIP_CHECKPOINT))
+    clip = tiny_clip_checkpoint(world)
+    text = probe.class_embeddings(probe.load_text(clip))
     if rate_teachers and 'teacher_auc' not in res:
         res['teacher_auc'] = teacher_aucs(scenes)
-        res['clip_csa'] = probe.evaluate(probe.load_visual(TINY_CLIP_CHECKPOINT, 'csa'), text,
+        res['clip_csa'] = probe.evaluate(probe.load_visual(clip, 'csa'), text,
                                          scenes)
         save(res, out)
     plan = [(t, 0.0 if t == 'none' else w, s) for s in seeds for t in teachers
@@ -170,7 +171,7 @@ def run_sweep(teachers: Sequence[str], weights: Sequence[float], seeds: Sequence
             continue
         work = os.path.join(out, name)
         opts = distill_overrides(data_root, seed, distill_scenes, epochs, lr,
-                                 None if teacher == 'none' else weight)
+                                 None if teacher == 'none' else weight, clip)
         recipe, extra = TEACHERS[teacher]
         _, secs = mj.train_detector(configs[recipe], work, dict(opts, **extra),
                                     f'distilling ({name})',

@@ -204,13 +204,13 @@ def run_seed(opts: LadderOptions, seed: int, text_emb, scenes, previous: dict) -
 def run_ladder(opts: LadderOptions) -> dict:
     """Run the ladder; write ``opts.out/ladder.{json,md}`` and return the results."""
     from ..datasets.ov_shapes import SPLITS, get_world, make_scenes
-    from ..datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT
+    from ..datasets.ov_shapes.arch import tiny_clip_checkpoint
     from ..engine.atomic_io import atomic_write_text
     from . import probe
     from .data import ensure_split
     t0 = time.time()
     opts = dataclasses.replace(
-        opts, clip=os.path.abspath(opts.clip or TINY_CLIP_CHECKPOINT),
+        opts, clip=os.path.abspath(opts.clip or tiny_clip_checkpoint(opts.world)),
         data_root=opts.data_root or get_world(opts.world).data_root,
         distill_config=opts.distill_config or recipe_config('content', opts.world))
     ensure_split(opts.data_root, 'train_base', max(opts.distill_scenes, opts.train_scenes),

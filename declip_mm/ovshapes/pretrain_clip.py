@@ -25,6 +25,10 @@ receive a gradient; they are zeroed, so the file compresses well in git. At the 
 is reloaded through ``DeCLIPViT`` / ``DeCLIPTextEncoder`` and the crop-classification gate is
 measured on the test split.
 
+``world='128'`` trains on the 128 px world's scenes (usually fine-tuning the 64 px CLIP with
+``init``); every view is resampled to the CLIP's 64 px input, and the gate is measured on
+that world's test scenes.
+
 Command line: ``tools/ovshapes/pretrain_clip.py``.
 """
 
@@ -40,7 +44,7 @@ import torch.nn.functional as F
 from torchvision.ops import roi_align
 
 from ..datasets.ov_shapes.arch import (OV_SHAPES_CLIP, OV_SHAPES_MEAN, OV_SHAPES_STD,
-                                       OV_SHAPES_TEMPLATES, TINY_CLIP_CHECKPOINT)
+                                       OV_SHAPES_TEMPLATES, tiny_clip_checkpoint)
 from ..datasets.ov_shapes.classes import CLASSES, SHAPES, caption_for
 from ..datasets.ov_shapes.generator import MAX_OBJECTS
 from ..datasets.ov_shapes.writer import SPLITS, make_scenes
@@ -48,12 +52,14 @@ from ..engine.atomic_io import atomic_torch_save
 from . import probe
 
 GATE = 80.0
+VIEW_SIZE = OV_SHAPES_CLIP['vision_cfg']['image_size']
+"""Side of every training view (64 px): larger worlds' views are resampled to it."""
 
 
 @dataclass
 class PretrainClipOptions:
     """The recipe's settings (``tools/ovshapes/pretrain_clip.py --help``)."""
-    out: str = TINY_CLIP_CHECKPOINT
+    out: Optional[str] = None
     seed: int = 0
     scenes: int = SPLITS['clip'].n
     steps: int = 2000
@@ -69,6 +75,7 @@ class PretrainClipOptions:
     no_hard_negatives: bool = False
     fp32: bool = False
     log_interval: int = 50
+    world: str = '64'
 
 
 def caption_labels(scenes) -> torch.Tensor:
@@ -170,11 +177,14 @@ def object_views(boxes: torch.Tensor, labels: torch.Tensor, gen: torch.Generator
     return torch.cat([centre - side[:, None] / 2, centre + side[:, None] / 2], 1), label
 
 
-def augment(x: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Crop ``boxes`` ``(B, 4)`` out of ``x`` ``(B, 3, S, S)`` (normalised) at ``S x S``, then a
-    random horizontal flip per image and one random 90-degree rotation per batch."""
+def augment(x: torch.Tensor, boxes: torch.Tensor, gen: torch.Generator,
+            size: Optional[int] = None) -> torch.Tensor:
+    """Crop ``boxes`` ``(B, 4)`` out of ``x`` ``(B, 3, S, S)`` (normalised) at ``size x size``
+    (default ``S``), then a random horizontal flip per image and one random 90-degree rotation
+    per batch."""
     rois = torch.cat([torch.arange(len(x), dtype=x.dtype)[:, None], boxes], 1)
-    x = roi_align(x, rois, tuple(x.shape[-2:]), spatial_scale=1.0, sampling_ratio=2, aligned=True)
+    out = (size, size) if size else tuple(x.shape[-2:])
+    x = roi_align(x, rois, out, spatial_scale=1.0, sampling_ratio=2, aligned=True)
     flip = torch.rand(x.shape[0], generator=gen) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
     return torch.rot90(x, int(torch.randint(4, (1,), generator=gen)), dims=(-2, -1))
@@ -248,7 +258,7 @@ def make_batch(data: Dict[str, torch.Tensor], idx: torch.Tensor, gen: torch.Gene
     boxes = torch.where(sel[:, None], obj_box, boxes)
     tokens = torch.where(sel[:, None], data['class_tokens'][obj_label], data['tokens'][idx])
     labels = torch.where(sel[:, None], single, data['labels'][idx])
-    return augment((images - mean) / std, boxes, gen), tokens, labels
+    return augment((images - mean) / std, boxes, gen, VIEW_SIZE), tokens, labels
 
 
 def pretrain_clip(args: PretrainClipOptions) -> None:
@@ -262,7 +272,8 @@ def pretrain_clip(args: PretrainClipOptions) -> None:
     gen = torch.Generator().manual_seed(args.seed)
     t0 = time.time()
     spec = SPLITS['clip']
-    scenes = make_scenes(args.scenes, spec.seed, spec.base_only,
+    out = args.out or tiny_clip_checkpoint(args.world)
+    scenes = make_scenes(args.scenes, spec.seed, spec.base_only, world=args.world,
                          wrap=lambda it: tqdm(it, desc='clip scenes', mininterval=5))
     tokenizer = SimpleTokenizer(context_length=OV_SHAPES_CLIP['text_cfg']['context_length'])
     data = build_data(scenes, tokenizer)
@@ -319,18 +330,18 @@ def pretrain_clip(args: PretrainClipOptions) -> None:
             running = 0.0
     t_train = time.time() - t1
 
-    atomic_torch_save(export_state_dict(model.cpu(), keep_tokens, fp16=not args.fp32), args.out)
-    size = os.path.getsize(args.out) / 2 ** 20
-    print(f'saved {args.out} ({size:.1f} MiB); data {t_data:.0f}s, training {t_train / 60:.1f} min',
+    atomic_torch_save(export_state_dict(model.cpu(), keep_tokens, fp16=not args.fp32), out)
+    size = os.path.getsize(out) / 2 ** 20
+    print(f'saved {out} ({size:.1f} MiB); data {t_data:.0f}s, training {t_train / 60:.1f} min',
           flush=True)
     if args.eval_scenes <= 0:
         return
-    visual, text = probe.load_tiny_clip(args.out, mode='csa')
+    visual, text = probe.load_tiny_clip(out, mode='csa')
     test = SPLITS['test']
-    eval_scenes = make_scenes(args.eval_scenes, test.seed, test.base_only)
+    eval_scenes = make_scenes(args.eval_scenes, test.seed, test.base_only, world=args.world)
     res = probe.evaluate(visual, probe.class_embeddings(text), eval_scenes, what='crop')
     verdict = 'PASS' if res['all'] >= GATE else 'FAIL'
-    print(f"crop gate on {args.eval_scenes} test scenes ({int(res['objects'])} objects): "
+    print(f"crop gate on {args.eval_scenes} {args.world} px test scenes ({int(res['objects'])} objects): "
           f"{res['all']:.1f}% (base {res['base']:.1f}, novel {res['novel']:.1f}, "
           f"colour {res['colour']:.1f}, shape {res['shape']:.1f}); gate {GATE:.0f}%: {verdict}",
           flush=True)

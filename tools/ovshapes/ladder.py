@@ -26,7 +26,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='the scenes and configs: the 64 px world or the 128 px one')
     p.add_argument('--data-root', default=None, help="default: the world's (data/ovshapes, "
                                                      'data/ovshapes128)')
-    p.add_argument('--clip', default=None, help='tiny CLIP (default: the shipped one)')
+    p.add_argument('--clip', default=None,
+                   help="tiny CLIP (default: the world's shipped one)")
     p.add_argument('--eval-scenes', type=int, default=1500, help='test scenes of the probes')
     p.add_argument('--distill-scenes', type=int, default=2000)
     p.add_argument('--distill-epochs', type=int, default=4, help='epochs of batch 16')

@@ -6,6 +6,9 @@ measurements are in docs/ovshapes.md).
 Example::
 
     python tools/ovshapes/pretrain_clip.py --seed 0 --out declip_mm/assets/ovshapes/tiny_clip.pt
+    python tools/ovshapes/pretrain_clip.py --world 128 \
+        --init declip_mm/assets/ovshapes/tiny_clip.pt --steps 600 --lr 3e-4 --warmup 50 \
+        --scenes 12000 --out declip_mm/assets/ovshapes/tiny_clip128.pt
 """
 import argparse
 import os
@@ -15,14 +18,18 @@ import os
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 from declip_mm.apis.cli import run_main  # noqa: E402
-from declip_mm.datasets.ov_shapes.arch import TINY_CLIP_CHECKPOINT  # noqa: E402
+from declip_mm.datasets.ov_shapes import WORLDS  # noqa: E402
 from declip_mm.datasets.ov_shapes.writer import SPLITS  # noqa: E402
 from declip_mm.ovshapes.pretrain_clip import PretrainClipOptions, pretrain_clip  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--out', default=TINY_CLIP_CHECKPOINT)
+    p.add_argument('--world', default='64', choices=sorted(WORLDS),
+                   help='the scenes to train and gate on (views are always 64 px)')
+    p.add_argument('--out', default=None,
+                   help="default: the world's shipped file (declip_mm/assets/ovshapes/"
+                        'tiny_clip.pt, tiny_clip128.pt)')
     p.add_argument('--seed', type=int, default=0, help='torch seed (init, batches, augmentation)')
     p.add_argument('--scenes', type=int, default=SPLITS['clip'].n)
     p.add_argument('--steps', type=int, default=2000)

@@ -32,8 +32,21 @@ ASSET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), 'assets', 'ovshapes')
 TINY_CLIP_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_clip.pt')
 """Shipped checkpoint of the tiny CLIP (``tools/ovshapes/pretrain_clip.py``)."""
+TINY_CLIP128_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_clip128.pt')
+"""The tiny CLIP of the 128 px world: ``tiny_clip.pt`` fine-tuned on 128 px scenes
+(``tools/ovshapes/pretrain_clip.py --world 128``; docs/ovshapes.md, "The 128 px world")."""
+TINY_CLIP_CHECKPOINTS = {'64': TINY_CLIP_CHECKPOINT, '128': TINY_CLIP128_CHECKPOINT}
+"""The tiny CLIP each world's recipes start from, by world name."""
 TINY_VFM_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_vfm.pt')
 """Shipped stand-in VFM, trained by masked image modelling (``tools/ovshapes/pretrain_vfm.py``)."""
+
+
+def tiny_clip_checkpoint(world: str = '64') -> str:
+    """The shipped tiny CLIP of ``world`` (ValueError naming the worlds that have one)."""
+    if str(world) not in TINY_CLIP_CHECKPOINTS:
+        raise ValueError(f'OV-Shapes: no tiny CLIP for world {world!r}; worlds: '
+                         f'{", ".join(repr(k) for k in TINY_CLIP_CHECKPOINTS)}')
+    return TINY_CLIP_CHECKPOINTS[str(world)]
 
 
 def file_sha256(path: str) -> str:
