@@ -196,15 +196,16 @@ class DINOStep:
         idx = torch.randint(len(self.images), (a.batch_size,), generator=self.gen)
         glob, loc = multi_crop(self.images[idx], a.local_crops, self.gen)
         glob = torch.cat(glob).to(a.device)                          # (2B, 3, 64, 64)
+        keep = None if a.patch_weight > 0 else 1                     # heads on CLS only
         with torch.no_grad():
             t_tok = encode(self.teacher['backbone'], glob)
-            t_out = self.teacher['head'](t_tok)                      # (2B, 1 + N, K)
+            t_out = self.teacher['head'](t_tok[:, :keep])            # (2B, 1 [+ N], K)
         mask = None
         if a.patch_weight > 0:
             mask = random_patch_masks(len(glob), t_tok.shape[1] - 1, a.patch_mask,
                                       self.gen).to(a.device)
-        s_glob = self.student['head'](encode(self.student['backbone'], glob, mask,
-                                             self.mask_token))
+        s_tok = encode(self.student['backbone'], glob, mask, self.mask_token)
+        s_glob = self.student['head'](s_tok[:, :keep])
         s_cls = list(s_glob[:, 0].chunk(2))
         if loc:
             s_loc = self.student['head'](encode(self.student['backbone'],

@@ -8,7 +8,11 @@ shipped ``tiny_vfm.pt``) or ``--method dino`` (self-distillation with multi-crop
 Examples::
 
     python tools/ovshapes/pretrain_vfm.py --out work_dirs/ovshapes/tiny_vfm.pt
-    python tools/ovshapes/pretrain_vfm.py --method dino --steps 600 --batch-size 64 --lr 5e-4
+    python tools/ovshapes/pretrain_vfm.py --method dino --steps 1100 --batch-size 64 \
+        --lr 1e-3 --momentum 0.99 --warmup 50 --patch-weight 1 \
+        --out declip_mm/assets/ovshapes/tiny_vfm_dino.pt    # the shipped DINO stand-in
+
+The defaults of the shared flags (--steps, --batch-size, --lr) are SimMIM's.
 """
 import argparse
 import os
