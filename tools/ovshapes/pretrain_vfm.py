@@ -35,29 +35,33 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                        DEFAULT_OUT.items()) +
                    ' (the shipped files: declip_mm/assets/ovshapes/tiny_vfm.pt, '
                    'tiny_vfm_dino.pt)')
-    p.add_argument('--seed', type=int, default=d.seed)
+    p.add_argument('--seed', type=int, default=d.seed, help='torch seed (init, batches, views)')
     p.add_argument('--scenes', type=int, default=d.scenes, help='clip-split scenes in memory')
-    p.add_argument('--steps', type=int, default=d.steps)
-    p.add_argument('--batch-size', type=int, default=d.batch_size)
+    p.add_argument('--steps', type=int, default=d.steps, help='optimiser steps')
+    p.add_argument('--batch-size', type=int, default=d.batch_size, help='scenes a step')
     p.add_argument('--lr', type=float, default=d.lr, help='peak learning rate (AdamW)')
     p.add_argument('--mask-ratio', type=float, default=d.mask_ratio,
                    help='simmim: share of masked patches')
-    p.add_argument('--threads', type=int, default=d.threads)
-    p.add_argument('--device', default=d.device)
+    p.add_argument('--threads', type=int, default=d.threads, help='torch CPU threads')
+    p.add_argument('--device', default=d.device, help='torch device')
     dino = p.add_argument_group('dino')
     dino.add_argument('--local-crops', type=int, default=d.local_crops,
                       help='local 32 px views per scene (besides the 2 global 64 px ones)')
     dino.add_argument('--out-dim', type=int, default=d.out_dim, help='head prototypes')
-    dino.add_argument('--teacher-temp', type=float, default=d.teacher_temp)
-    dino.add_argument('--student-temp', type=float, default=d.student_temp)
+    dino.add_argument('--teacher-temp', type=float, default=d.teacher_temp,
+                      help='softmax temperature of the (centred) teacher: sharpening')
+    dino.add_argument('--student-temp', type=float, default=d.student_temp,
+                      help='softmax temperature of the student')
     dino.add_argument('--momentum', type=float, default=d.momentum,
                       help='EMA momentum at step 0 (cosine to 1 at the end)')
     dino.add_argument('--patch-weight', type=float, default=d.patch_weight,
                       help='weight of the iBOT-style masked patch term; 0: CLS loss only')
     dino.add_argument('--patch-mask', type=float, nargs=2, default=d.patch_mask,
                       help='range of the share of masked patches of a student global view')
-    dino.add_argument('--weight-decay', type=float, default=d.weight_decay)
-    dino.add_argument('--warmup', type=int, default=d.warmup, help='learning-rate warm-up steps')
+    dino.add_argument('--weight-decay', type=float, default=d.weight_decay,
+                      help='AdamW weight decay (SimMIM: 0.05)')
+    dino.add_argument('--warmup', type=int, default=d.warmup,
+                      help='learning-rate warm-up steps (SimMIM: 100)')
     args = p.parse_args(argv)
     args.patch_mask = tuple(args.patch_mask)
     return args
