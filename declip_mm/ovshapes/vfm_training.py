@@ -3,7 +3,7 @@
 The model (the tiny DINO-layout ViT of ``DeCLIPDINOTeacher('vitb8')``), the in-memory images
 of the ``clip`` split, the normalisation, a token encoder with optional patch masking, the
 optimiser, the warm-up + cosine learning rate, the step loop with its log, and the save in
-the DINO layout (the timm state dict, which ``DeCLIPDINOTeacher`` loads unchanged).
+the DINO layout (the timm state dict in float16, which ``DeCLIPDINOTeacher`` loads unchanged).
 """
 import math
 import time
@@ -101,5 +101,7 @@ def run_steps(loss_fn: Callable[[int], Tensor], opt: torch.optim.Optimizer, step
 
 
 def save_backbone(model: nn.Module, path: str) -> None:
-    """Save the timm state dict (the DINO layout ``DeCLIPDINOTeacher`` loads) at ``path``."""
-    atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, path)
+    """Save the timm state dict (the DINO layout ``DeCLIPDINOTeacher`` loads) at ``path``, its
+    floating-point tensors in float16, as the shipped stand-ins are."""
+    atomic_torch_save({k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
+                       for k, v in model.state_dict().items()}, path)
