@@ -10,7 +10,8 @@ it already holds) and ``<out>/sweep.md``.
 
 Teachers (``TEACHERS``): ``none`` (content only), ``gt`` (the upper bound,
 ``DeCLIPGTInstanceTeacher`` with unrelated background patches), ``gt-shared`` (the same with
-one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM).
+one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM), ``dino`` (the
+shipped DINO stand-in VFM).
 """
 import json
 import os
@@ -24,6 +25,7 @@ TEACHERS = {
     'gt': (GT_CONFIG, {'model.vfm.background': 'distinct'}),
     'gt-shared': (GT_CONFIG, {'model.vfm.background': 'shared'}),
     'simmim': ('configs/ovshapes/declip_distill-context_ovshapes.py', {}),
+    'dino': ('configs/ovshapes/declip_distill-context-dino_ovshapes.py', {}),
 }
 """Teacher name -> (distillation config, extra config overrides)."""
 KEYS = ('all', 'base', 'novel', 'miou', 'miou_novel', 'auc_content', 'auc_context')
@@ -47,33 +49,50 @@ def distill_options(data_root: str, seed: int, scenes: int, epochs: int, lr: flo
     return opts
 
 
-def teacher_aucs(scenes, vfm_checkpoint: Optional[str] = None) -> Dict[str, float]:
-    """Affinity AUC (%) of the context teachers on ``scenes``: ``gt``, and ``simmim`` as the
-    distiller feeds it (ImageNet normalisation) and as it was trained (CLIP normalisation)."""
+STAND_IN_RATINGS = (('simmim', 'simmim', 'imagenet'), ('simmim_clip_norm', 'simmim', 'clip'),
+                    ('dino', 'dino', 'imagenet'))
+"""The stand-in VFM rows of ``teacher_aucs``: (row, stand-in, input normalisation). ImageNet
+is how the distiller feeds the VFM; SimMIM was trained with the CLIP normalisation."""
+
+
+def stand_in_checkpoints() -> Dict[str, str]:
+    """The shipped stand-in VFMs: name -> checkpoint (``datasets.ov_shapes.arch``)."""
+    from ..datasets.ov_shapes.arch import TINY_VFM_CHECKPOINT, TINY_VFM_DINO_CHECKPOINT
+    return dict(simmim=TINY_VFM_CHECKPOINT, dino=TINY_VFM_DINO_CHECKPOINT)
+
+
+def teacher_aucs(scenes, checkpoints: Optional[Dict[str, str]] = None) -> Dict[str, float]:
+    """Affinity AUC (%) of the context teachers on ``scenes``: ``gt``, and each row of
+    ``STAND_IN_RATINGS`` (a stand-in VFM under one input normalisation).
+
+    Args:
+        scenes: OV-Shapes scenes.
+        checkpoints: stand-in name -> checkpoint, replacing the shipped ones
+            (``stand_in_checkpoints``) for the names given.
+    """
+    import numpy as np
     import torch
     from ..datasets.ov_shapes.arch import (OV_SHAPES_MEAN, OV_SHAPES_STD,
-                                                   OV_SHAPES_VFM_OVERRIDES, TINY_VFM_CHECKPOINT)
+                                           OV_SHAPES_VFM_OVERRIDES)
     from ..models.distillers import DeCLIPDINOTeacher, DeCLIPGTInstanceTeacher
     from ..utils.image_norm import IMAGENET_MEAN, IMAGENET_STD
-    from . import probe
     from .affinity_probe import scene_instance_maps, teacher_auc
-    clip_images = probe.images_to_tensor([s.image for s in scenes])
+    from .vfm_training import normalise
+    raw = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).float()
+    norms = dict(imagenet=(IMAGENET_MEAN, IMAGENET_STD), clip=(OV_SHAPES_MEAN, OV_SHAPES_STD))
     maps = scene_instance_maps(scenes)
     gt = DeCLIPGTInstanceTeacher(patch_size=8, dim=64)
 
     def gt_fn(images, m):
         from mmengine.structures import BaseDataElement
         return gt(images, [BaseDataElement(instance_map=x) for x in m])
-    out = dict(gt=teacher_auc(gt_fn, clip_images, maps))
-    vfm = DeCLIPDINOTeacher('vitb8', checkpoint=vfm_checkpoint or TINY_VFM_CHECKPOINT,
-                            arch_overrides=OV_SHAPES_VFM_OVERRIDES)
-    vfm.init_weights()
-    raw = clip_images * torch.tensor(OV_SHAPES_STD).view(1, 3, 1, 1) + \
-        torch.tensor(OV_SHAPES_MEAN).view(1, 3, 1, 1)
-    imagenet = (raw - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / \
-        torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    out['simmim'] = teacher_auc(lambda x, m: vfm(x), imagenet, maps)
-    out['simmim_clip_norm'] = teacher_auc(lambda x, m: vfm(x), clip_images, maps)
+    out = dict(gt=teacher_auc(gt_fn, normalise(raw, *norms['clip']), maps))
+    paths = dict(stand_in_checkpoints(), **(checkpoints or {}))
+    for row, name, norm in STAND_IN_RATINGS:
+        vfm = DeCLIPDINOTeacher('vitb8', checkpoint=paths[name],
+                                arch_overrides=OV_SHAPES_VFM_OVERRIDES)
+        vfm.init_weights()
+        out[row] = teacher_auc(lambda x, m: vfm(x), normalise(raw, *norms[norm]), maps)
     return out
 
 

@@ -34,6 +34,9 @@ TINY_CLIP_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_clip.pt')
 """Shipped checkpoint of the tiny CLIP (``tools/ovshapes/pretrain_clip.py``)."""
 TINY_VFM_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_vfm.pt')
 """Shipped stand-in VFM, trained by masked image modelling (``tools/ovshapes/pretrain_vfm.py``)."""
+TINY_VFM_DINO_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_vfm_dino.pt')
+"""Shipped stand-in VFM, trained by DINO-style self-distillation
+(``tools/ovshapes/pretrain_vfm.py --method dino``)."""
 
 
 def file_sha256(path: str) -> str:
