@@ -10,9 +10,9 @@ it already holds) and ``<out>/sweep.md``.
 
 Teachers (``TEACHERS``): ``none`` (content only), ``gt`` (the upper bound,
 ``DeCLIPGTInstanceTeacher`` with unrelated background patches), ``gt-shared`` (the same with
-one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM). ``world`` picks
-the scenes and the configs of one world (``recipes``); ``markdown`` also gives each row's
-gains over content only, paired by seed.
+one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM), ``dino`` (the
+shipped DINO stand-in VFM). ``world`` picks the scenes and the configs of one world
+(``recipes``); ``markdown`` also gives each row's gains over content only, paired by seed.
 """
 import json
 import os
@@ -25,6 +25,7 @@ TEACHERS = {
     'gt': ('gt', {'model.vfm.background': 'distinct'}),
     'gt-shared': ('gt', {'model.vfm.background': 'shared'}),
     'simmim': ('simmim', {}),
+    'dino': ('dino', {}),
 }
 """Teacher name -> (recipe in ``recipes.recipe_configs``, extra config overrides)."""
 KEYS = ('all', 'base', 'novel', 'miou', 'miou_novel', 'auc_content', 'auc_context')
@@ -34,33 +35,53 @@ def run_name(teacher: str, weight: float, seed: int) -> str:
     return f'{teacher}_w{weight:g}_s{seed}'
 
 
-def teacher_aucs(scenes, vfm_checkpoint: Optional[str] = None) -> Dict[str, float]:
-    """Affinity AUC (%) of the context teachers on ``scenes``: ``gt``, and ``simmim`` as the
-    distiller feeds it (ImageNet normalisation) and as it was trained (CLIP normalisation)."""
+STAND_IN_RATINGS = (('simmim', 'simmim', 'imagenet'), ('simmim_clip_norm', 'simmim', 'clip'),
+                    ('dino', 'dino', 'imagenet'), ('random', None, 'imagenet'))
+"""The stand-in VFM rows of ``teacher_aucs``: (row, stand-in, input normalisation). ImageNet
+is how the distiller feeds the VFM; SimMIM was trained with the CLIP normalisation. ``random``
+is the same network with seeded random weights (no checkpoint): the score a teacher must beat
+to have learnt anything."""
+
+
+def stand_in_checkpoints() -> Dict[str, str]:
+    """The shipped stand-in VFMs: name -> checkpoint (``datasets.ov_shapes.arch``)."""
+    from ..datasets.ov_shapes.arch import TINY_VFM_CHECKPOINT, TINY_VFM_DINO_CHECKPOINT
+    return dict(simmim=TINY_VFM_CHECKPOINT, dino=TINY_VFM_DINO_CHECKPOINT)
+
+
+def teacher_aucs(scenes, checkpoints: Optional[Dict[str, str]] = None) -> Dict[str, float]:
+    """Affinity AUC (%) of the context teachers on ``scenes``: ``gt``, and each row of
+    ``STAND_IN_RATINGS`` (a stand-in VFM under one input normalisation).
+
+    Args:
+        scenes: OV-Shapes scenes.
+        checkpoints: stand-in name -> checkpoint, replacing the shipped ones
+            (``stand_in_checkpoints``) for the names given.
+    """
+    import numpy as np
     import torch
     from ..datasets.ov_shapes.arch import (OV_SHAPES_MEAN, OV_SHAPES_STD,
-                                                   OV_SHAPES_VFM_OVERRIDES, TINY_VFM_CHECKPOINT)
+                                           OV_SHAPES_VFM_OVERRIDES)
     from ..models.distillers import DeCLIPDINOTeacher, DeCLIPGTInstanceTeacher
     from ..utils.image_norm import IMAGENET_MEAN, IMAGENET_STD
-    from . import probe
     from .affinity_probe import scene_instance_maps, teacher_auc
-    clip_images = probe.images_to_tensor([s.image for s in scenes])
+    from .vfm_training import normalise
+    raw = torch.from_numpy(np.stack([s.image for s in scenes])).permute(0, 3, 1, 2).float()
+    norms = dict(imagenet=(IMAGENET_MEAN, IMAGENET_STD), clip=(OV_SHAPES_MEAN, OV_SHAPES_STD))
     maps = scene_instance_maps(scenes)
     gt = DeCLIPGTInstanceTeacher(patch_size=8, dim=64)
 
     def gt_fn(images, m):
         from mmengine.structures import BaseDataElement
         return gt(images, [BaseDataElement(instance_map=x) for x in m])
-    out = dict(gt=teacher_auc(gt_fn, clip_images, maps))
-    vfm = DeCLIPDINOTeacher('vitb8', checkpoint=vfm_checkpoint or TINY_VFM_CHECKPOINT,
-                            arch_overrides=OV_SHAPES_VFM_OVERRIDES)
-    vfm.init_weights()
-    raw = clip_images * torch.tensor(OV_SHAPES_STD).view(1, 3, 1, 1) + \
-        torch.tensor(OV_SHAPES_MEAN).view(1, 3, 1, 1)
-    imagenet = (raw - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / \
-        torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    out['simmim'] = teacher_auc(lambda x, m: vfm(x), imagenet, maps)
-    out['simmim_clip_norm'] = teacher_auc(lambda x, m: vfm(x), clip_images, maps)
+    out = dict(gt=teacher_auc(gt_fn, normalise(raw, *norms['clip']), maps))
+    paths = dict(stand_in_checkpoints(), **(checkpoints or {}))
+    for row, name, norm in STAND_IN_RATINGS:
+        torch.manual_seed(0)  # the random row's weights
+        vfm = DeCLIPDINOTeacher('vitb8', checkpoint=paths[name] if name else None,
+                                arch_overrides=OV_SHAPES_VFM_OVERRIDES)
+        vfm.init_weights()
+        out[row] = teacher_auc(lambda x, m: vfm(x), normalise(raw, *norms[norm]), maps)
     return out
 
 

@@ -18,6 +18,7 @@ _FILES = {
     'content': 'declip_distill_ovshapes{}.py',
     'gt': 'declip_distill-context-gt_ovshapes{}.py',
     'simmim': 'declip_distill-context_ovshapes{}.py',
+    'dino': 'declip_distill-context-dino_ovshapes{}.py',
     'det': 'fvit_tiny-declip_ovshapes{}.py',
     'baseline': 'fvit_tiny-clip_ovshapes{}.py',
     'seg': 'seg_training-free_tiny-declip_ovshapes{}.py',

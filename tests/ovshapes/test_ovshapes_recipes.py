@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.mark.parametrize('world', ['64', '128'])
 def test_every_recipe_config_exists(world):
     configs = recipe_configs(world)
-    assert set(configs) == {'content', 'gt', 'simmim', 'det', 'baseline', 'seg'}
+    assert set(configs) == {'content', 'gt', 'simmim', 'dino', 'det', 'baseline', 'seg'}
     for path in configs.values():
         assert os.path.isfile(os.path.join(ROOT, path)), path
 

@@ -39,6 +39,9 @@ TINY_CLIP_CHECKPOINTS = {'64': TINY_CLIP_CHECKPOINT, '128': TINY_CLIP128_CHECKPO
 """The tiny CLIP each world's recipes start from, by world name."""
 TINY_VFM_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_vfm.pt')
 """Shipped stand-in VFM, trained by masked image modelling (``tools/ovshapes/pretrain_vfm.py``)."""
+TINY_VFM_DINO_CHECKPOINT = os.path.join(ASSET_DIR, 'tiny_vfm_dino.pt')
+"""Shipped stand-in VFM, trained by DINO-style self-distillation
+(``tools/ovshapes/pretrain_vfm.py --method dino``)."""
 
 
 def tiny_clip_checkpoint(world: str = '64') -> str:
