@@ -152,7 +152,8 @@ def markdown(res: Dict[str, object]) -> str:
         lines += ['', '| training-free segmentor | fg-mIoU |', '|---|---|',
                   f'| tiny CLIP (`csa`, undistilled) | {res["seg_clip_miou"]:.1f} |',
                   '| tiny DeCLIP (`csa`) | ' + mean_std([s['seg_miou'] for s in seeds]) + ' |']
-    times = {k: mean_std([s['times'][k] for s in seeds]) for k in seeds[0]['times']}
+    steps = dict.fromkeys(k for s in seeds for k in s['times'])  # a step some seeds skipped
+    times = {k: mean_std([s['times'][k] for s in seeds if k in s['times']]) for k in steps}
     lines += ['', 'Wall seconds per seed (2 CPU threads): ' +
               ', '.join(f'{k} {v}' for k, v in times.items()) +
               f'; whole ladder {res.get("first_run_wall_s", res["wall_s"]) / 60:.1f} min.']
