@@ -12,7 +12,8 @@ Teachers (``TEACHERS``): ``none`` (content only), ``gt`` (the upper bound,
 ``DeCLIPGTInstanceTeacher`` with unrelated background patches), ``gt-shared`` (the same with
 one shared background vector), ``simmim`` (the shipped SimMIM stand-in VFM), ``dino`` (the
 shipped DINO stand-in VFM). ``world`` picks the scenes and the configs of one world
-(``recipes``); ``markdown`` also gives each row's gains over content only, paired by seed.
+(``recipes``); ``markdown`` also gives each row's gains over content only, paired by seed;
+``merge`` joins sweeps run as separate processes.
 """
 import json
 import os
@@ -141,6 +142,60 @@ def signed(values: List[float]) -> str:
     if len(values) == 1:
         return f'{values[0]:+.1f}'
     return f'{statistics.mean(values):+.1f} ± {statistics.stdev(values):.1f}'
+
+
+def merge(results: Sequence[dict], sources: Sequence[str] = ()) -> dict:
+    """One results dict from several sweeps of one world (for example, parts of the grid run
+    by separate processes into separate ``--out`` folders).
+
+    Args:
+        results: ``sweep.json`` contents; the first one's teacher AUCs and CLIP row are kept.
+        sources: a name per result, for the error messages.
+
+    Raises:
+        ValueError: the results come from different worlds, or one run name holds different
+            numbers in two of them.
+    """
+    sources = list(sources) or [f'result {i}' for i in range(len(results))]
+    worlds = {r.get('world', '64') for r in results}
+    if len(worlds) > 1:
+        raise ValueError('cannot merge sweeps of different worlds: '
+                         + ', '.join(f'{s}: {r.get("world", "64")} px'
+                                     for s, r in zip(sources, results)))
+    merged = {k: v for k, v in results[0].items() if k != 'runs'} if results else {}
+    merged['runs'] = {}
+    origin: Dict[str, str] = {}
+    for src, result in zip(sources, results):
+        for name, run in result['runs'].items():
+            if name in merged['runs'] and merged['runs'][name]['probe'] != run['probe']:
+                raise ValueError(f'run {name} differs between {origin[name]} and {src}')
+            merged['runs'].setdefault(name, run)
+            origin.setdefault(name, src)
+    return merged
+
+
+def merge_folders(folders: Sequence[str], out: str) -> dict:
+    """``merge`` of ``<folder>/sweep.json`` for each folder, after ``<out>/sweep.json`` if
+    there is one; saved to ``out`` (``sweep.json``, ``sweep.md``) and returned.
+
+    Raises:
+        FileNotFoundError: a folder without ``sweep.json``.
+    """
+    paths = [os.path.join(d, 'sweep.json') for d in folders]
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f'{path}: no sweep results there')
+    own = os.path.join(out, 'sweep.json')
+    if os.path.isfile(own) and own not in paths:
+        paths.insert(0, own)
+    results = []
+    for path in paths:
+        with open(path) as f:
+            results.append(json.load(f))
+    res = merge(results, paths)
+    os.makedirs(out, exist_ok=True)
+    save(res, out)
+    return res
 
 
 def save(res: dict, out: str) -> None:

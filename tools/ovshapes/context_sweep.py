@@ -6,6 +6,11 @@ from the repository root. Writes ``<out>/sweep.json`` and ``<out>/sweep.md``.
     python tools/ovshapes/context_sweep.py --teachers none gt --weights 0.05 0.1 0.25 --seeds 0
     python tools/ovshapes/context_sweep.py --world 128 --teachers none gt --weights 0.25 \
         --out outputs/ovshapes_context128
+    python tools/ovshapes/context_sweep.py --merge outputs/part_a outputs/part_b \
+        --out outputs/ovshapes_context128
+
+``--merge`` trains nothing: it joins the ``sweep.json`` of sweeps run as separate processes
+(and the one already in ``--out``, if any) into ``--out``.
 """
 import argparse
 import os
@@ -34,13 +39,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--distill-scenes', type=int, default=2000)
     p.add_argument('--epochs', type=int, default=4, help='epochs of batch 16')
     p.add_argument('--lr', type=float, default=3e-4)
+    p.add_argument('--merge', nargs='+', metavar='DIR', default=None,
+                   help='join the sweep.json of these output folders into --out; no runs')
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    from declip_mm.ovshapes.context_sweep import markdown, run_sweep
+    from declip_mm.ovshapes.context_sweep import markdown, merge_folders, run_sweep
     os.chdir(ROOT)
+    if args.merge:
+        print(markdown(merge_folders(args.merge, args.out)))
+        return
     res = run_sweep(args.teachers, args.weights, args.seeds, args.out, args.data_root,
                     args.eval_scenes, args.distill_scenes, args.epochs, args.lr,
                     world=args.world)
